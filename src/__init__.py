@@ -1,0 +1,1 @@
+"""hepreco: Hydra-composed ML event reconstruction for particle physics."""

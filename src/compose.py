@@ -1,0 +1,57 @@
+"""Build the components of a run from a composed config: view, task (with backbone), data, trainer.
+
+Every component is a Hydra ``_target_``; nothing here branches on a model, task or dataset name.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from src.utils.run import instantiate_loggers
+
+log = logging.getLogger(__name__)
+
+
+def _plain(node: DictConfig) -> DictConfig:
+    """An untyped copy of a (type-checked) config node, so instantiate can add runtime objects to it."""
+    return OmegaConf.create(OmegaConf.to_container(node, resolve=True))
+
+
+def build_view(cfg: DictConfig) -> Any:
+    """Instantiate the task's view of an event."""
+    log.info("Instantiating view <%s>", cfg.task.view._target_)
+    return instantiate(_plain(cfg.task.view))
+
+
+def build_task(cfg: DictConfig) -> L.LightningModule:
+    """Instantiate the task's view, the backbone sized for it, and the task around both."""
+    view = build_view(cfg)
+    log.info("Instantiating model <%s>", cfg.model._target_)
+    backbone = instantiate(
+        cfg.model, in_dim=view.num_features, coords_dim=view.coords_dim, periodic=view.periodic
+    )
+    log.info("Instantiating task <%s>", cfg.task._target_)
+    return instantiate(_plain(cfg.task), backbone=backbone, view=view, num_features=view.num_features)
+
+
+def build_datamodule(cfg: DictConfig, view: Any) -> L.LightningDataModule:
+    """Instantiate the dataset's DataModule for the given view (nothing is generated yet)."""
+    log.info("Instantiating datamodule <%s>", cfg.dataset._target_)
+    return instantiate(_plain(cfg.dataset), view=view)
+
+
+def build_trainer(cfg: DictConfig, out: Path, callbacks: list[L.Callback]) -> L.Trainer:
+    """The Lightning Trainer from ``trainer`` + ``hardware`` + ``logger``, rooted at the run directory."""
+    return instantiate(
+        cfg.trainer,
+        **instantiate(cfg.hardware, _convert_="all"),
+        default_root_dir=str(out),
+        logger=instantiate_loggers(cfg.get("logger")),
+        callbacks=callbacks,
+    )

@@ -1,0 +1,101 @@
+"""Run bookkeeping shared by the entry points: provenance, callbacks, summary and the metric table."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from rich.table import Table
+
+log = logging.getLogger(__name__)
+_REPO = Path(__file__).resolve().parents[2]
+
+
+def git_commit() -> str:
+    """The project's git commit (``+dirty`` when the work tree has changes), or ``"unknown"``."""
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=_REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=_REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{sha}+dirty" if dirty else sha
+
+
+def run_metadata(cfg: DictConfig, *, fingerprint: str) -> dict[str, Any]:
+    """Provenance stored with every checkpoint and summary: config, data fingerprint, seed, commit."""
+    return {
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "dataset_fingerprint": fingerprint,
+        "seed": cfg.get("seed"),
+        "git_commit": git_commit(),
+    }
+
+
+class StopFileCallback(L.Callback):
+    """End training gracefully when a file (``STOP`` in the working directory) appears.
+
+    Testing, plots and the summary still run afterwards; the file is left in place for the user to remove.
+    """
+
+    def __init__(self, path: str | Path = "STOP") -> None:
+        self.path = Path(path)
+
+    def _check(self, trainer: L.Trainer) -> None:
+        if self.path.exists() and not trainer.should_stop:
+            log.warning("Found %s: stopping training gracefully", self.path.resolve())
+            trainer.should_stop = True
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
+        self._check(trainer)
+
+    def on_train_epoch_start(self, trainer: L.Trainer, *args: Any) -> None:
+        self._check(trainer)
+
+
+def instantiate_loggers(cfg: DictConfig | None) -> list:
+    """Every logger configured under ``logger`` (a mapping name -> config with ``_target_``)."""
+    loggers = []
+    for name, conf in (cfg or {}).items():
+        if isinstance(conf, DictConfig) and "_target_" in conf:
+            log.info("Instantiating logger %s <%s>", name, conf._target_)
+            loggers.append(instantiate(conf))
+    return loggers
+
+
+def scalar_metrics(metrics: Mapping[str, Any], prefix: str) -> dict[str, float]:
+    """Plain floats of the metrics whose key starts with ``prefix``."""
+    return {k: float(v) for k, v in sorted(metrics.items()) if k.startswith(prefix)}
+
+
+def write_summary(path: Path, summary: Mapping[str, Any]) -> None:
+    """Write ``summary.json`` (NaN written as null so every JSON reader accepts it)."""
+    clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in summary.items()}
+    path.write_text(json.dumps(clean, indent=2, sort_keys=True))
+    log.info("Wrote %s", path)
+
+
+def print_metric_table(metrics: Mapping[str, float], title: str) -> None:
+    """Print the final metrics as a table on the terminal."""
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        table.add_row(key, f"{value:.4f}")
+    Console().print(table)
