@@ -1,0 +1,66 @@
+"""Exact RBF-kernel attention over all pairs of objects of the same event."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from src.attention.kernel import rbf_as_dot_product
+
+
+def _pad_last(x: Tensor, size: int) -> Tensor:
+    return F.pad(x, (0, size - x.shape[-1]))
+
+
+class FullAttention(nn.Module):
+    """Exact attention with the RBF kernel exp(-½‖q̂_i − k̂_j‖²), per event (no cross-event pairs).
+
+    Each event is one ``scaled_dot_product_attention`` call on the q' = [q̂, 1], k' = [k̂, −½‖k̂‖²] form
+    (memory-efficient fused kernels where torch has them); queries are processed in chunks so that even
+    a fallback that materialises the score matrix stays within ``max_scores`` entries per call.
+
+    Args:
+        max_scores: upper bound on heads × queries × keys handled by one SDPA call.
+        periodic: per-coordinate periodicity, given to every backend by the backbone; exact attention
+            needs none of it (the kernel already wraps φ in q̂, k̂).
+    """
+
+    def __init__(self, max_scores: int = 1 << 28, *, periodic: Sequence[bool] | None = None) -> None:
+        super().__init__()
+        del periodic
+        if max_scores < 1:
+            raise ValueError(f"max_scores must be >= 1, got {max_scores}")
+        self.max_scores = max_scores
+
+    def forward(self, q_hat: Tensor, k_hat: Tensor, v: Tensor, coords: Tensor, batch: Tensor) -> Tensor:
+        """Attend q̂, k̂ [N, H, D], v [N, H, Dv] within each event of ``batch`` [N]; ``coords`` is unused.
+
+        Returns:
+            [N, H, Dv] attention output, in the dtype of ``v``.
+        """
+        del coords  # the kernel already lives in q̂, k̂
+        dtype = torch.promote_types(q_hat.dtype, torch.float32)
+        q, k = rbf_as_dot_product(q_hat.to(dtype), k_hat.to(dtype))
+        # fused SDPA kernels want equal, 8-aligned head dims for q/k and v: zero-pad (exact)
+        width = -(-max(q.shape[-1], v.shape[-1]) // 8) * 8
+        q, k, vv = (_pad_last(t, width).transpose(0, 1) for t in (q, k, v.to(dtype)))  # [H, N, W]
+
+        order = torch.argsort(batch, stable=True)
+        counts = torch.bincount(batch).tolist()
+        out = torch.empty_like(vv)
+        for idx in torch.split(order, counts):
+            if idx.numel():
+                out[:, idx] = self._event(q[:, idx], k[:, idx], vv[:, idx])
+        return out[..., : v.shape[-1]].transpose(0, 1).to(v.dtype)
+
+    def _event(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        """Exact attention of one event, q, k, v [H, n, W] -> [H, n, W]."""
+        chunk = max(1, self.max_scores // (q.shape[0] * q.shape[1]))
+        parts = [
+            F.scaled_dot_product_attention(qc[None], k[None], v[None], scale=1.0)[0]
+            for qc in torch.split(q, chunk, dim=1)
+        ]
+        return torch.cat(parts, dim=1)

@@ -1,0 +1,196 @@
+"""Asserts the RBF kernel and the full/HEPT attention: exactness, isolation, equivariance, periodicity."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import Tensor
+from torch.testing import assert_close
+
+from src.attention import (
+    CoordinateKernel,
+    FullAttention,
+    HEPTAttention,
+    rbf_as_dot_product,
+)
+
+PERIODIC = [False, True]  # (η, φ)
+Inputs = tuple[Tensor, Tensor, Tensor, Tensor, Tensor]
+
+
+def raw_inputs(sizes: list[int], heads: int = 2, dim: int = 4, seed: int = 0) -> Inputs:
+    """Float64 q, k, v [N, H, dim], coords (η, φ) [N, 2] and a sorted batch for events of ``sizes``."""
+    gen = torch.Generator().manual_seed(seed)
+    n = sum(sizes)
+    batch = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+    eta, phi = torch.randn(n, generator=gen), (torch.rand(n, generator=gen) * 2 - 1) * math.pi
+    q, k, v = (torch.randn(n, heads, dim, generator=gen, dtype=torch.float64) for _ in range(3))
+    return q, k, v, torch.stack([eta, phi], 1).double(), batch
+
+
+def augment(q: Tensor, k: Tensor, coords: Tensor, periodic: list[bool] = PERIODIC) -> tuple[Tensor, Tensor]:
+    """q̂, k̂ with a freshly initialised kernel (per-head weights log-spaced in [1, 64])."""
+    with torch.no_grad():
+        return CoordinateKernel(q.shape[1], coords.shape[1], periodic).double()(q, k, coords)
+
+
+def make_inputs(sizes: list[int], heads: int = 2, dim: int = 4, seed: int = 0) -> Inputs:
+    """Float64 q̂, k̂, v, coords and batch, ready for an attention backend."""
+    q, k, v, coords, batch = raw_inputs(sizes, heads, dim, seed)
+    return (*augment(q, k, coords), v, coords, batch)
+
+
+def dense_reference(q_hat: Tensor, k_hat: Tensor, v: Tensor, allowed: Tensor) -> Tensor:
+    """Naive RBF attention: softmax_j of −½‖q̂_i − k̂_j‖² over the allowed pairs [H, N, N]."""
+    dist2 = (q_hat[:, None] - k_hat[None]).square().sum(-1).permute(2, 0, 1)  # [H, N, N]
+    weights = torch.softmax((-0.5 * dist2).masked_fill(~allowed, -math.inf), dim=-1)
+    return torch.einsum("hij,jhd->ihd", weights, v)
+
+
+def same_event(batch: Tensor) -> Tensor:
+    return batch[:, None] == batch[None]
+
+
+def hept(**kwargs: object) -> HEPTAttention:
+    return HEPTAttention(**{"periodic": PERIODIC, "seed": 7, **kwargs})
+
+
+def test_kernel_is_rbf_of_features_and_weighted_periodic_coordinates() -> None:
+    gen = torch.Generator().manual_seed(1)
+    q, k = torch.randn(2, 30, 3, 5, generator=gen, dtype=torch.float64)
+    coords = torch.randn(30, 2, generator=gen, dtype=torch.float64) * 3
+    kernel = CoordinateKernel(3, 2, PERIODIC).double()
+    q_hat, k_hat = kernel(q, k, coords)
+    d_eta = coords[:, None, 0] - coords[None, :, 0]
+    chord = 2 - 2 * torch.cos(coords[:, None, 1] - coords[None, :, 1])
+    w = kernel.weight  # [H, C]
+    expected = (
+        (q[:, None] - k[None]).square().sum(-1) + w[:, 0] * d_eta[..., None] ** 2 + w[:, 1] * chord[..., None]
+    )
+    assert_close((q_hat[:, None] - k_hat[None]).square().sum(-1), expected)
+    # softmax over the dot-product form is the RBF normalised over keys
+    qd, kd = rbf_as_dot_product(q_hat, k_hat)
+    softmax = torch.softmax(torch.einsum("ihd,jhd->hij", qd, kd), dim=-1)
+    rbf = torch.exp(-0.5 * expected.permute(2, 0, 1))
+    assert_close(softmax, rbf / rbf.sum(-1, keepdim=True))
+
+
+@pytest.mark.parametrize(("sizes", "heads", "dim"), [([40], 1, 3), ([17, 60, 5], 2, 4), ([1, 33], 3, 8)])
+def test_full_matches_dense_reference_within_events(sizes: list[int], heads: int, dim: int) -> None:
+    q_hat, k_hat, v, coords, batch = make_inputs(sizes, heads, dim)
+    full = FullAttention(max_scores=heads * 16)  # forces query chunking
+    assert_close(full(q_hat, k_hat, v, coords, batch), dense_reference(q_hat, k_hat, v, same_event(batch)))
+
+
+@pytest.mark.parametrize(("sizes", "n_hashes"), [([50], 1), ([90, 31, 64], 3), ([7, 120], 2)])
+def test_hept_equals_full_when_one_block_covers_each_event(sizes: list[int], n_hashes: int) -> None:
+    inputs = make_inputs(sizes)
+    out = hept(block_size=max(sizes), n_hashes=n_hashes, num_regions=3)(*inputs)
+    assert_close(out, FullAttention()(*inputs))
+
+
+@pytest.mark.parametrize(
+    ("sizes", "block_size", "n_hashes", "chunk_scores"),
+    [([150], 16, 3, 1 << 20), ([70, 45, 90], 8, 3, 64), ([64, 64], 10, 2, 300), ([33], 5, 1, 1)],
+)
+def test_hept_normalises_once_over_the_union_of_blocks(
+    sizes: list[int], block_size: int, n_hashes: int, chunk_scores: int
+) -> None:
+    """A key shared by a query in several tables counts once: HEPT equals dense attention on the union."""
+    inputs = make_inputs(sizes)
+    q_hat, k_hat, v, coords, batch = inputs
+    attention = hept(block_size=block_size, n_hashes=n_hashes, num_regions=2, chunk_scores=chunk_scores)
+    q_block, k_block = attention.assign_blocks(q_hat, k_hat, coords, batch)  # [T, H, N]
+    union = (q_block[..., :, None] == k_block[..., None, :]).any(dim=0)  # [H, N, N]
+    assert union.diagonal(dim1=1, dim2=2).float().mean() > 0.5  # sanity: blocks are not empty of matches
+    assert_close(attention(*inputs), dense_reference(q_hat, k_hat, v, union))
+
+
+@pytest.mark.parametrize(("sizes", "block_size"), [([230], 20), ([40, 110, 75], 16)])
+def test_blocks_never_straddle_events(sizes: list[int], block_size: int) -> None:
+    q_hat, k_hat, _, coords, batch = make_inputs(sizes)
+    q_block, k_block = hept(block_size=block_size).assign_blocks(q_hat, k_hat, coords, batch)
+    for blocks in (q_block, k_block):
+        ids = blocks.flatten(0, 1).long()  # [T·H, N]
+        events_per_block = torch.zeros(int(ids.max()) + 1, len(sizes), dtype=torch.bool)
+        events_per_block[ids.flatten(), batch.repeat(ids.shape[0])] = True
+        assert (events_per_block.sum(1) <= 1).all()
+
+
+@pytest.mark.parametrize(("sizes", "block_size", "n_hashes"), [([200], 16, 3), ([60, 90, 41], 8, 2)])
+def test_hept_is_permutation_equivariant(sizes: list[int], block_size: int, n_hashes: int) -> None:
+    q_hat, k_hat, v, coords, batch = make_inputs(sizes)
+    attention = hept(block_size=block_size, n_hashes=n_hashes, num_regions=3)
+    perm = torch.randperm(len(batch), generator=torch.Generator().manual_seed(3))
+    out = attention(q_hat, k_hat, v, coords, batch)
+    out_perm = attention(q_hat[perm], k_hat[perm], v[perm], coords[perm], batch[perm])
+    assert_close(out_perm, out[perm])
+
+
+@pytest.mark.parametrize("backend", ["full", "hept"])
+@pytest.mark.parametrize("sizes", [[80, 130, 55], [9, 200]])
+def test_events_are_isolated_in_a_batch(backend: str, sizes: list[int]) -> None:
+    q_hat, k_hat, v, coords, batch = make_inputs(sizes)
+    attention = FullAttention() if backend == "full" else hept(block_size=16, num_regions=3)
+    out = attention(q_hat, k_hat, v, coords, batch)
+    for e in range(len(sizes)):
+        m = batch == e
+        alone = attention(q_hat[m], k_hat[m], v[m], coords[m], torch.zeros(int(m.sum()), dtype=torch.long))
+        assert_close(out[m], alone)
+
+
+@pytest.mark.parametrize("backend", ["full", "hept"])
+def test_shifting_phi_by_two_pi_changes_nothing(backend: str) -> None:
+    q, k, v, coords, batch = raw_inputs([120, 70])
+    attention = FullAttention() if backend == "full" else hept(block_size=16, num_regions=4)
+    shifted = coords + torch.tensor([0.0, 2 * math.pi], dtype=coords.dtype)
+    outs = [attention(*augment(q, k, c), v, c, batch) for c in (coords, shifted)]
+    assert_close(outs[0], outs[1])
+
+
+def test_objects_straddling_pi_are_neighbours() -> None:
+    """Two identical objects at φ = π − δ and −π + δ share a block in some table (not without periodicity)."""
+    qk, _, _, coords, batch = raw_inputs([400], seed=5)
+    qk[1] = qk[0]
+    coords[0], coords[1] = torch.tensor([0.3, math.pi - 1e-3]), torch.tensor([0.3, -math.pi + 1e-3])
+
+    def share_block(periodic: list[bool]) -> Tensor:
+        q_hat, k_hat = augment(qk, qk, coords, periodic)
+        attention = HEPTAttention(block_size=20, num_regions=4, periodic=periodic, seed=11)
+        q_block, k_block = attention.assign_blocks(q_hat, k_hat, coords, batch)
+        return (q_block[:, :, 0] == k_block[:, :, 1]).any(dim=0)  # [H]: in at least one table
+
+    q_hat, k_hat = augment(qk, qk, coords)
+    assert_close(q_hat[0], k_hat[1], atol=5e-2, rtol=0)  # the kernel sees them as neighbours
+    assert share_block(PERIODIC).all()
+    assert not share_block([False, False]).any()
+
+
+def test_hash_seed_is_saved_in_the_state_dict() -> None:
+    inputs = make_inputs([150])
+    a, b = hept(block_size=16, seed=1), hept(block_size=16, seed=2)
+    assert not torch.allclose(a(*inputs), b(*inputs))
+    b.load_state_dict(a.state_dict())
+    assert_close(b(*inputs), a(*inputs))
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: HEPTAttention(region_dims=(0, 1, 2, 3)), r"\(1, 2, 3\)"),
+        (lambda: HEPTAttention(num_regions=(4, 4, 4)), "num_regions"),
+        (lambda: HEPTAttention(block_size=0), "block_size"),
+        (lambda: CoordinateKernel(2, 2, [True]), "periodic"),
+    ],
+)
+def test_invalid_options_raise(make: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_region_dims_outside_coordinates_raise() -> None:
+    q_hat, k_hat, v, coords, batch = make_inputs([30])
+    with pytest.raises(ValueError, match="region_dims"):
+        HEPTAttention(region_dims=(0, 2))(q_hat, k_hat, v, coords, batch)

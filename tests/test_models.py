@@ -1,0 +1,130 @@
+"""Asserts the HEPT backbone (full and HEPT attention) and the MLP: shapes, gradients, event isolation."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+
+import pytest
+import torch
+from torch import Tensor, nn
+from torch.testing import assert_close
+
+from src.attention import FullAttention, HEPTAttention
+from src.models import HEPT, MLP
+
+IN_DIM, COORDS_DIM = 6, 2
+PERIODIC = [False, True]
+
+BACKENDS: dict[str, Callable[[], nn.Module]] = {
+    "full": FullAttention,
+    "hept": functools.partial(HEPTAttention, block_size=16, num_regions=3, seed=0),
+}
+
+
+def make_event_batch(sizes: list[int], seed: int = 0) -> tuple[Tensor, Tensor, Tensor]:
+    """Features x [N, F], coordinates (η, φ) [N, 2] and a sorted batch vector for events of ``sizes``."""
+    gen = torch.Generator().manual_seed(seed)
+    n = sum(sizes)
+    x = torch.randn(n, IN_DIM, generator=gen)
+    coords = torch.stack([torch.randn(n, generator=gen), (torch.rand(n, generator=gen) * 2 - 1) * math.pi], 1)
+    return x, coords, torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+@pytest.mark.parametrize(
+    ("sizes", "n_layers", "num_heads", "out_dim"), [([90, 40], 2, 2, 5), ([150], 1, 3, 24)]
+)
+def test_hept_backbone_shapes_and_gradients(
+    backend: str, sizes: list[int], n_layers: int, num_heads: int, out_dim: int
+) -> None:
+    torch.manual_seed(0)
+    model = HEPT(
+        IN_DIM,
+        COORDS_DIM,
+        BACKENDS[backend],
+        h_dim=8,
+        num_heads=num_heads,
+        n_layers=n_layers,
+        out_dim=out_dim,
+        periodic=PERIODIC,
+    )
+    x, coords, batch = make_event_batch(sizes)
+    out = model(x, coords, batch)
+    assert out.shape == (sum(sizes), out_dim) and model.out_dim == out_dim
+    out.square().mean().backward()
+    for name, param in model.named_parameters():
+        assert param.grad is not None and torch.isfinite(param.grad).all(), name
+    assert all(block.kernel.raw_weight.grad.abs().sum() > 0 for block in model.blocks)
+
+
+def test_attention_factory_is_called_once_per_layer_with_the_periodicity() -> None:
+    built: list[nn.Module] = []
+
+    def factory(*, periodic: list[bool]) -> nn.Module:
+        assert list(periodic) == PERIODIC
+        built.append(HEPTAttention(periodic=periodic))
+        return built[-1]
+
+    model = HEPT(IN_DIM, COORDS_DIM, factory, n_layers=3, periodic=PERIODIC)
+    assert len(built) == 3 and [block.attention for block in model.blocks] == built
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_hept_backbone_keeps_events_isolated(backend: str) -> None:
+    torch.manual_seed(0)
+    model = HEPT(IN_DIM, COORDS_DIM, BACKENDS[backend], h_dim=8, num_heads=2, n_layers=2, periodic=PERIODIC)
+    model = model.double().eval()
+    x, coords, batch = make_event_batch([70, 120, 33])
+    x, coords = x.double(), coords.double()
+    out = model(x, coords, batch)
+    for e in range(3):
+        m = batch == e
+        assert_close(out[m], model(x[m], coords[m], torch.zeros(int(m.sum()), dtype=torch.long)))
+
+
+def test_mlp_shape_and_context_free() -> None:
+    model = MLP(IN_DIM, COORDS_DIM, hidden_dim=16, n_layers=2, out_dim=3, periodic=PERIODIC)
+    x, coords, batch = make_event_batch([20, 30])
+    out = model(x, coords, batch)
+    assert out.shape == (50, 3) and model.out_dim == 3
+    assert_close(out, model(x, coords, torch.zeros_like(batch)))
+    assert_close(out[:20], model(x[:20], coords[:20], batch[:20]))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: HEPT(IN_DIM, COORDS_DIM, FullAttention, n_layers=0),
+        lambda: HEPT(IN_DIM, COORDS_DIM, FullAttention, periodic=[True]),
+        lambda: HEPT(IN_DIM, COORDS_DIM, FullAttention, dropout=1.0),
+        lambda: MLP(IN_DIM, COORDS_DIM, hidden_dim=0),
+    ],
+)
+def test_invalid_sizes_raise(make: Callable[[], nn.Module]) -> None:
+    with pytest.raises(ValueError, match=r"must|periodic"):
+        make()
+
+
+@pytest.mark.parametrize("backend", ["full", "hept"])
+def test_backbone_instantiates_from_a_hydra_partial_attention(backend: str) -> None:
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    attention = {"full": {"_target_": "src.attention.FullAttention", "_partial_": True}}
+    attention["hept"] = {
+        "_target_": "src.attention.HEPTAttention",
+        "_partial_": True,
+        "block_size": 16,
+        "num_regions": [2, 3],
+    }
+    cfg = OmegaConf.create(
+        {"_target_": "src.models.HEPT", "in_dim": IN_DIM, "coords_dim": COORDS_DIM, "h_dim": 8, "n_layers": 2}
+    )
+    cfg.attention = attention[backend]
+    model = instantiate(cfg, periodic=PERIODIC)
+    assert all(
+        type(block.attention).__name__ == cfg.attention._target_.rsplit(".")[-1] for block in model.blocks
+    )
+    assert model(*make_event_batch([40, 25])).shape == (65, 24)
