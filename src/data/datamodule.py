@@ -1,0 +1,136 @@
+"""The Lightning DataModule: split a source's events, apply the task's view, batch by concatenation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import lightning as L
+import numpy as np
+import torch
+from torch_geometric.data import Data
+from torch_geometric.loader import DataLoader
+
+from src.data.sources import EventSource
+
+log = logging.getLogger(__name__)
+
+
+class EventDataset(torch.utils.data.Dataset):
+    """Events ``indices`` of a source, seen through a view; optionally kept in memory after first use."""
+
+    def __init__(
+        self, source: EventSource, indices: Sequence[int], view: Callable, *, in_memory: bool
+    ) -> None:
+        self.source = source
+        self.indices = list(indices)
+        self.view = view
+        self.in_memory = in_memory
+        self._memo: dict[int, Data] = {}
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> Data:
+        if i in self._memo:
+            return self._memo[i]
+        data = self.view(self.source.load(self.indices[i]))
+        data.event_index = torch.tensor([self.indices[i]])
+        if self.in_memory:
+            self._memo[i] = data
+        return data
+
+
+def split_indices(
+    n: int, split: Sequence[float] | str, *, seed: int
+) -> tuple[list[int], list[int], list[int]]:
+    """Seeded split of ``range(n)`` by event into train/val/test.
+
+    ``split`` is three fractions (summing to 1), three counts (summing to at most ``n``), or ``"all"``
+    (every event is a test event, for evaluation of a trained model).
+    """
+    if isinstance(split, str):
+        if split != "all":
+            raise ValueError(f"dataset.split must be 'all' or three fractions/counts, got {split!r}")
+        return [], [], list(range(n))
+    parts = [float(s) for s in split]
+    if len(parts) != 3 or min(parts) < 0:
+        raise ValueError(
+            f"dataset.split needs three non-negative numbers (train, val, test), got {list(split)}"
+        )
+    if all(p.is_integer() for p in parts) and sum(parts) > 1:
+        counts = [int(p) for p in parts]
+        if sum(counts) > n:
+            raise ValueError(f"dataset.split={counts} asks for {sum(counts)} events but the source has {n}")
+    else:
+        if abs(sum(parts) - 1) > 1e-6:
+            raise ValueError(f"dataset.split fractions must sum to 1, got {parts}")
+        n_val, n_test = round(parts[1] * n), round(parts[2] * n)
+        counts = [n - n_val - n_test, n_val, n_test]
+    order = np.random.default_rng(seed).permutation(n).tolist()
+    a, b = counts[0], counts[0] + counts[1]
+    return sorted(order[:a]), sorted(order[a:b]), sorted(order[b : b + counts[2]])
+
+
+class EventDataModule(L.LightningDataModule):
+    """Train/val/test loaders over one event source, split by event with a seed."""
+
+    def __init__(
+        self,
+        source: EventSource,
+        view: Callable,
+        *,
+        split: Sequence[float] | str = (0.8, 0.1, 0.1),
+        split_seed: int = 0,
+        batch_size: int = 1,
+        num_workers: int = 0,
+        in_memory: bool = True,
+        progress: bool = True,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.view = view
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.in_memory = in_memory
+        self.progress = progress
+        self.train_idx, self.val_idx, self.test_idx = split_indices(len(source), split, seed=split_seed)
+        self.datasets: dict[str, EventDataset] = {}
+
+    @property
+    def fingerprint(self) -> str:
+        """Fingerprint of the underlying events."""
+        return self.source.fingerprint
+
+    def prepare_data(self) -> None:
+        self.source.prepare(progress=self.progress)
+
+    def setup(self, stage: str | None = None) -> None:
+        for name, idx in (("train", self.train_idx), ("val", self.val_idx), ("test", self.test_idx)):
+            if name not in self.datasets:
+                self.datasets[name] = EventDataset(self.source, idx, self.view, in_memory=self.in_memory)
+        log.info(
+            "Events (fingerprint %s): %d train, %d val, %d test",
+            self.fingerprint,
+            len(self.train_idx),
+            len(self.val_idx),
+            len(self.test_idx),
+        )
+
+    def _loader(self, name: str, *, shuffle: bool) -> DataLoader:
+        return DataLoader(
+            self.datasets[name],
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader | list:
+        return self._loader("val", shuffle=False) if self.val_idx else []
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)

@@ -1,0 +1,77 @@
+"""Re-evaluate a trained checkpoint on any dataset config and write ``summary.json`` in a new run directory.
+
+    python -m src.evaluate ckpt_path=outputs/pileup-hept/runs/<time>/checkpoints/best.ckpt
+    python -m src.evaluate ckpt_path=... dataset=hept_cms_raw dataset.path=../shared/data/hept-cms-lst/pu50 \
+        dataset.split=all
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from src import config as _config
+from src.compose import build_datamodule, build_task, build_trainer
+from src.utils.run import print_metric_table, scalar_metrics, write_summary
+
+log = logging.getLogger(__name__)
+_config.register()
+
+
+def load_checkpoint(path: str | Path) -> tuple[L.LightningModule, dict[str, Any]]:
+    """Rebuild a task from the config stored in its checkpoint and load its weights."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"ckpt_path={path} does not exist")
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    meta = ckpt.get("hepreco")
+    if not meta or "config" not in meta:
+        raise KeyError(
+            f"{path}: no 'hepreco' metadata with the training config; was it written by src.train?"
+        )
+    task = build_task(OmegaConf.create(meta["config"]))
+    task.load_state_dict(ckpt["state_dict"])
+    task.run_metadata = meta
+    return task, meta
+
+
+def evaluate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
+    """Test a checkpoint on ``cfg.dataset``; returns the test metrics."""
+    start = time.time()
+    L.seed_everything(cfg.seed, workers=True)
+    out = Path(cfg.paths.output_dir)
+    task, meta = load_checkpoint(cfg.ckpt_path)
+    datamodule = build_datamodule(cfg, task.view)
+    trainer = build_trainer(cfg, out, [])
+    trainer.test(task, datamodule=datamodule, verbose=False)
+    metrics = scalar_metrics(trainer.callback_metrics, "test/")
+    summary = {
+        **metrics,
+        "checkpoint": str(Path(cfg.ckpt_path).resolve()),
+        "dataset_fingerprint": datamodule.fingerprint,
+        "train_dataset_fingerprint": meta.get("dataset_fingerprint"),
+        "train_git_commit": meta.get("git_commit"),
+        "seed": cfg.seed,
+        "wall_time_s": round(time.time() - start, 1),
+    }
+    if trainer.is_global_zero:
+        write_summary(out / "summary.json", summary)
+        print_metric_table(metrics, title=f"Test metrics ({out})")
+    return metrics, {"task": task, "datamodule": datamodule, "trainer": trainer}
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    """Command-line entry point."""
+    evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""What every task's LightningModule shares: input normalisation, optimiser and schedule, run metadata."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+from torch_geometric.data import Batch
+
+log = logging.getLogger(__name__)
+
+
+class FeatureNormalizer(nn.Module):
+    """Standardise features with statistics fitted once on training events (saved in the state dict)."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(num_features))
+        self.register_buffer("std", torch.ones(num_features))
+        self.register_buffer("fitted", torch.tensor(False))
+
+    @torch.no_grad()
+    def fit(self, xs: Iterable[torch.Tensor]) -> None:
+        """Fit mean and standard deviation on the rows of all tensors in ``xs``."""
+        x = torch.cat([t.double() for t in xs])
+        self.mean.copy_(x.mean(0).float())
+        self.std.copy_(x.std(0).clamp_min(1e-6).float())
+        self.fitted.fill_(True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def warmup_cosine(
+    optimizer: torch.optim.Optimizer, *, total_steps: int, warmup_fraction: float, min_lr_ratio: float
+):
+    """Linear warm-up then cosine decay to ``min_lr_ratio`` of the peak learning rate, stepped per batch."""
+    warmup = max(1, int(warmup_fraction * total_steps))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+class EventTask(L.LightningModule):
+    """Base of the per-task LightningModules: a backbone, a normaliser and the optimisation recipe.
+
+    ``optimizer`` is a partial (``torch.optim.AdamW`` with its hyperparameters from the config) that takes
+    the parameters; ``view`` turns raw events into model inputs (kept so the task can be applied to new
+    events); ``monitor``/``monitor_mode`` name the validation metric that selects the best checkpoint.
+    ``run_metadata`` (config, dataset fingerprint, seed, git commit) is set by the entry point and
+    written into every checkpoint under the key ``"hepreco"``.
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        *,
+        num_features: int,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        view: Callable | None = None,
+        monitor: str | None = None,
+        monitor_mode: str = "max",
+        warmup_fraction: float = 0.1,
+        min_lr_ratio: float = 0.0,
+        normalizer_events: int = 32,
+    ) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.normalizer = FeatureNormalizer(num_features)
+        self.optimizer_factory = optimizer
+        self.view = view
+        self.monitor = monitor
+        self.monitor_mode = monitor_mode
+        self.warmup_fraction = warmup_fraction
+        self.min_lr_ratio = min_lr_ratio
+        self.normalizer_events = normalizer_events
+        self.run_metadata: dict[str, Any] = {}
+
+    # --- inputs -------------------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and not bool(self.normalizer.fitted):
+            train = self.trainer.datamodule.datasets["train"]
+            n = min(len(train), self.normalizer_events)
+            self.normalizer.fit(train[i].x for i in range(n))
+            log.info("Fitted input normalisation on %d training event(s)", n)
+
+    def embed(self, batch: Batch) -> torch.Tensor:
+        """Backbone output [N, D] for a batch of concatenated events."""
+        return self.backbone(self.normalizer(batch.x), batch.coords, batch.batch)
+
+    # --- optimisation --------------------------------------------------------------------------------
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = self.optimizer_factory(self.parameters())
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        scheduler = warmup_cosine(
+            optimizer, total_steps=total, warmup_fraction=self.warmup_fraction, min_lr_ratio=self.min_lr_ratio
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # --- bookkeeping ---------------------------------------------------------------------------------
+    @property
+    def output_dir(self) -> Path:
+        """The run directory (the trainer's root directory)."""
+        return Path(self.trainer.default_root_dir)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["hepreco"] = dict(self.run_metadata)

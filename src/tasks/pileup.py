@@ -1,0 +1,140 @@
+"""Pileup task: classify each line segment as true (sim-matched) or fake, as in the HEPT-CMS study.
+
+Loss: focal loss with a per-event class-imbalance weight (the event's fake/true ratio times a multiplier).
+Metrics (validation and test): precision at 99% / 99.9% recall of true LS, AUPRC, F1, F-beta; the score
+threshold that keeps 99% of true LS is tracked on validation and saved with the checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch_geometric.data import Batch
+
+from src.metrics import binary_classification_metrics, precision_recall_curve
+from src.metrics.naming import with_threshold
+from src.tasks.base import EventTask
+from src.tasks.losses import event_imbalance_alpha, focal_loss
+from src.utils.plotting import plot_pr_curve, plot_score_histogram
+
+log = logging.getLogger(__name__)
+
+
+class PileupTask(EventTask):
+    """Per-LS true/fake classifier on any backbone."""
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        *,
+        gamma: float = 2.0,
+        imbalance_multiplier: float = 2.0,
+        recalls: Sequence[float] = (0.99, 0.999),
+        beta: float = 3.0,
+        threshold_recall: float = 0.99,
+        **base,
+    ) -> None:
+        super().__init__(backbone, **base)
+        self.head = nn.Linear(backbone.out_dim, 1)
+        self.gamma = gamma
+        self.imbalance_multiplier = imbalance_multiplier
+        self.recalls = tuple(float(r) for r in recalls)
+        self.beta = beta
+        self.threshold_recall = threshold_recall
+        self.register_buffer("score_threshold", torch.tensor(float("nan")))
+        self._outputs: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {"val": [], "test": []}
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        """Logits [N] (positive = true LS)."""
+        return self.head(self.embed(batch)).squeeze(-1)
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        logits = self(batch)
+        alpha = event_imbalance_alpha(batch.y, batch.batch, multiplier=self.imbalance_multiplier)
+        loss = focal_loss(logits, batch.y, gamma=self.gamma, alpha=alpha)
+        self.log("train/loss", loss, batch_size=batch.num_graphs, prog_bar=True)
+        return loss
+
+    # --- evaluation ----------------------------------------------------------------------------------
+    def _collect(self, stage: str, batch: Batch) -> None:
+        logits = self(batch)
+        loss = focal_loss(
+            logits,
+            batch.y,
+            gamma=self.gamma,
+            alpha=event_imbalance_alpha(batch.y, batch.batch, multiplier=self.imbalance_multiplier),
+        )
+        self.log(f"{stage}/loss", loss, batch_size=batch.num_graphs)
+        scores = torch.sigmoid(logits.float()).cpu().numpy()
+        events = batch.event_index[batch.batch].cpu().numpy()
+        self._outputs[stage].append((scores, batch.y.cpu().numpy(), events))
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        self._collect("val", batch)
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        self._collect("test", batch)
+
+    def _metrics(self, stage: str) -> tuple[dict[str, float], np.ndarray, np.ndarray, np.ndarray]:
+        scores, labels, events = (np.concatenate(a) for a in zip(*self._outputs[stage], strict=True))
+        self._outputs[stage].clear()
+        metrics = binary_classification_metrics(scores, labels, recalls=self.recalls, beta=self.beta)
+        return metrics, scores, labels, events
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._outputs["val"]:
+            return
+        metrics, *_ = self._metrics("val")
+        self.score_threshold.fill_(metrics[with_threshold("threshold@recall", self.threshold_recall)])
+        self.log_dict({f"val/{k}": v for k, v in metrics.items()}, prog_bar=False)
+        self.log(
+            "val/precision@recall",
+            metrics[with_threshold("precision@recall", self.recalls[0])],
+            prog_bar=True,
+        )
+
+    def on_test_epoch_end(self) -> None:
+        if not self._outputs["test"]:
+            return
+        metrics, scores, labels, events = self._metrics("test")
+        self.log_dict({f"test/{k}": v for k, v in metrics.items()})
+        if self.trainer.is_global_zero:
+            self._write_test_artifacts(metrics, scores, labels, events)
+
+    def _write_test_artifacts(
+        self, metrics: dict[str, float], scores: np.ndarray, labels: np.ndarray, events: np.ndarray
+    ) -> None:
+        plots = self.output_dir / "plots"
+        plots.mkdir(parents=True, exist_ok=True)
+        precision, recall, _ = precision_recall_curve(scores, labels)
+        marks = {
+            f"{100 * r:g}% recall": (r, metrics[with_threshold("precision@recall", r)]) for r in self.recalls
+        }
+        plot_pr_curve(precision, recall, plots / "pr_curve.png", marks=marks, title="Test: true vs fake LS")
+        threshold = float(self.score_threshold)
+        plot_score_histogram(
+            scores,
+            labels,
+            plots / "score_histogram.png",
+            threshold=None if np.isnan(threshold) else threshold,
+        )
+        rows = []
+        for event in np.unique(events):
+            sel = events == event
+            per_event = binary_classification_metrics(
+                scores[sel], labels[sel], recalls=self.recalls, beta=self.beta
+            )
+            rows.append(
+                {"event": int(event), "n_ls": int(sel.sum()), "fake_fraction": float(1 - labels[sel].mean())}
+                | per_event
+            )
+        pd.DataFrame(rows).to_csv(self.output_dir / "test_per_event.csv", index=False)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["hepreco"]["score_threshold"] = {str(self.threshold_recall): float(self.score_threshold)}
