@@ -71,7 +71,7 @@ class SimLSDatasetConf(LoaderConf):
 
     _target_: str = "src.data.datasets.simulated_line_segments"
     pileup: float = 200.0
-    n_events: int = 48
+    n_events: int = 24
     seed: int = 1
     cache_dir: str = "${paths.cache_dir}"
     phi_sector: Any = None
