@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from src import config as _config
 from src.compose import build_datamodule, build_task, build_trainer
-from src.utils.run import print_metric_table, scalar_metrics, write_summary
+from src.utils.run import report_test
 
 log = logging.getLogger(__name__)
 _config.register()
@@ -51,19 +51,14 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     datamodule = build_datamodule(cfg, task.view)
     trainer = build_trainer(cfg, out, [])
     trainer.test(task, datamodule=datamodule, verbose=False)
-    metrics = scalar_metrics(trainer.callback_metrics, "test/")
-    summary = {
-        **metrics,
+    provenance = {
         "checkpoint": str(Path(cfg.ckpt_path).resolve()),
         "dataset_fingerprint": datamodule.fingerprint,
         "train_dataset_fingerprint": meta.get("dataset_fingerprint"),
         "train_git_commit": meta.get("git_commit"),
         "seed": cfg.seed,
-        "wall_time_s": round(time.time() - start, 1),
     }
-    if trainer.is_global_zero:
-        write_summary(out / "summary.json", summary)
-        print_metric_table(metrics, title=f"Test metrics ({out})")
+    metrics = report_test(trainer, out, provenance, start=start)
     return metrics, {"task": task, "datamodule": datamodule, "trainer": trainer}
 
 

@@ -19,13 +19,7 @@ from omegaconf import DictConfig
 
 from src import config as _config  # registers the typed config schemas
 from src.compose import build_datamodule, build_task, build_trainer
-from src.utils.run import (
-    StopFileCallback,
-    print_metric_table,
-    run_metadata,
-    scalar_metrics,
-    write_summary,
-)
+from src.utils.run import StopFileCallback, report_test, run_metadata, scalar_metrics
 
 log = logging.getLogger(__name__)
 _config.register()
@@ -56,22 +50,15 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     if best and Path(best).name != "best.ckpt":
         shutil.copyfile(best, out / "checkpoints" / "best.ckpt")
     trainer.test(task, datamodule=datamodule, ckpt_path=best or None, verbose=False)
-    test_metrics = scalar_metrics(trainer.callback_metrics, "test/")
-
-    metrics = {**fit_metrics, **test_metrics}
-    summary = {
-        **test_metrics,
+    provenance = {
         "dataset_fingerprint": datamodule.fingerprint,
         "seed": cfg.seed,
         "git_commit": task.run_metadata["git_commit"],
         "best_checkpoint": str(out / "checkpoints" / "best.ckpt"),
         "epochs_completed": trainer.current_epoch,
-        "wall_time_s": round(time.time() - start, 1),
     }
-    if trainer.is_global_zero:
-        write_summary(out / "summary.json", summary)
-        print_metric_table(test_metrics, title=f"Test metrics ({out})")
-    return metrics, {"datamodule": datamodule, "task": task, "trainer": trainer}
+    test_metrics = report_test(trainer, out, provenance, start=start)
+    return {**fit_metrics, **test_metrics}, {"datamodule": datamodule, "task": task, "trainer": trainer}
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")

@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import subprocess
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,21 @@ def write_summary(path: Path, summary: Mapping[str, Any]) -> None:
     clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in summary.items()}
     path.write_text(json.dumps(clean, indent=2, sort_keys=True))
     log.info("Wrote %s", path)
+
+
+def report_test(
+    trainer: L.Trainer, out: Path, provenance: Mapping[str, Any], *, start: float
+) -> dict[str, float]:
+    """Collect the test metrics, write ``summary.json`` (metrics + provenance + wall time) and print them.
+
+    Only rank 0 writes and prints; every rank returns the test metrics.
+    """
+    metrics = scalar_metrics(trainer.callback_metrics, "test/")
+    if trainer.is_global_zero:
+        wall = {"wall_time_s": round(time.time() - start, 1)}
+        write_summary(out / "summary.json", {**metrics, **provenance, **wall})
+        print_metric_table(metrics, title=f"Test metrics ({out})")
+    return metrics
 
 
 def print_metric_table(metrics: Mapping[str, float], title: str) -> None:
