@@ -117,10 +117,15 @@ class HEPTModelConf:
     _target_: str = "src.models.hept.HEPT"
     h_dim: int = 24
     num_heads: int = 8
+    head_dim: int | None = None
     n_layers: int = 4
     out_dim: int = 24
     dropout: float = 0.0
     ffn_mult: int = 2
+    head_hidden: int = 256
+    head_layers: int = 5
+    encoder_hidden: int = 256
+    encoder_layers: int = 3
     attention: Any = "${attention}"
 
 

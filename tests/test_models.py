@@ -53,9 +53,15 @@ def test_hept_backbone_shapes_and_gradients(
     x, coords, batch = make_event_batch(sizes)
     out = model(x, coords, batch)
     assert out.shape == (sum(sizes), out_dim) and model.out_dim == out_dim
+    # residual branches start at zero, so the blocks are the identity at initialisation ...
+    assert all(block.proj.weight.abs().sum() == 0 for block in model.blocks)
     out.square().mean().backward()
     for name, param in model.named_parameters():
         assert param.grad is not None and torch.isfinite(param.grad).all(), name
+    # ... and after one optimiser step the gradient reaches the attention's coordinate weights
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    model.zero_grad()
+    model(x, coords, batch).square().mean().backward()
     assert all(block.kernel.raw_weight.grad.abs().sum() > 0 for block in model.blocks)
 
 

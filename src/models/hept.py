@@ -42,6 +42,11 @@ class KernelAttentionBlock(nn.Module):
             nn.Linear(h_dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, h_dim)
         )
         self.dropout = nn.Dropout(dropout)
+        # residual branches start at zero: each block is the identity at initialisation, so attention and
+        # feed-forward updates are learned on top of the per-object encoding instead of scrambling it
+        for layer in (self.proj, self.ffn[-1]):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
 
     def forward(self, x: Tensor, coords: Tensor, batch: Tensor) -> Tensor:
         """Update object embeddings x [N, h_dim] given coordinates [N, C] and event index [N]."""
@@ -52,6 +57,26 @@ class KernelAttentionBlock(nn.Module):
         attended = self.attention(q_hat, k_hat, v, coords, batch)  # [N, H, head_dim]
         x = x + self.dropout(self.proj(attended.flatten(1)))
         return x + self.dropout(self.ffn(self.norm2(x)))
+
+
+def feature_encoder(in_dim: int, hidden: int, out_dim: int, layers: int) -> nn.Sequential:
+    """Per-object encoder in_dim -> hidden x (layers - 1) -> out_dim; hidden: Linear, LayerNorm, ReLU."""
+    modules: list[nn.Module] = []
+    width = in_dim
+    for _ in range(layers - 1):
+        modules += [nn.Linear(width, hidden), nn.LayerNorm(hidden), nn.ReLU()]
+        width = hidden
+    return nn.Sequential(*modules, nn.Linear(width, out_dim))
+
+
+def readout_mlp(dim: int, hidden: int, layers: int) -> nn.Sequential:
+    """Per-object MLP dim -> hidden x (layers - 1) -> dim, each hidden layer Linear, LayerNorm, tanh."""
+    modules: list[nn.Module] = []
+    width = dim
+    for _ in range(layers - 1):
+        modules += [nn.Linear(width, hidden), nn.LayerNorm(hidden), nn.Tanh()]
+        width = hidden
+    return nn.Sequential(*modules, nn.Linear(width, dim))
 
 
 class HEPT(nn.Module):
@@ -71,6 +96,10 @@ class HEPT(nn.Module):
         dropout: dropout rate on the residual branches.
         head_dim: width per head; ``None`` uses h_dim (the paper's 8 heads of 24).
         ffn_mult: feed-forward hidden width as a multiple of h_dim.
+        head_hidden: hidden width of the per-object readout MLP (the paper's 256).
+        head_layers: linear layers of the readout MLP (the paper's 5).
+        encoder_hidden: hidden width of the per-object feature encoder (the paper: h_dim).
+        encoder_layers: linear layers of the feature encoder (the paper: 2, without LayerNorm).
     """
 
     def __init__(
@@ -87,18 +116,27 @@ class HEPT(nn.Module):
         dropout: float = 0.0,
         head_dim: int | None = None,
         ffn_mult: int = 2,
+        head_hidden: int = 256,
+        head_layers: int = 5,
+        encoder_hidden: int = 256,
+        encoder_layers: int = 3,
     ) -> None:
         super().__init__()
         sizes = {"in_dim": in_dim, "coords_dim": coords_dim, "h_dim": h_dim, "num_heads": num_heads}
-        sizes |= {"n_layers": n_layers, "out_dim": out_dim, "ffn_mult": ffn_mult}
+        sizes |= {"n_layers": n_layers, "out_dim": out_dim, "ffn_mult": ffn_mult, "head_hidden": head_hidden}
+        sizes |= {
+            "head_layers": head_layers,
+            "encoder_hidden": encoder_hidden,
+            "encoder_layers": encoder_layers,
+        }
         if min(sizes.values()) < 1 or (head_dim is not None and head_dim < 1):
             raise ValueError(f"sizes must be >= 1, got {sizes}, head_dim={head_dim}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.periodic = check_periodic(periodic, coords_dim)
         self.out_dim = out_dim
-        self.encoder = nn.Sequential(
-            nn.Linear(in_dim + embedded_dim(self.periodic), h_dim), nn.ReLU(), nn.Linear(h_dim, h_dim)
+        self.encoder = feature_encoder(
+            in_dim + embedded_dim(self.periodic), encoder_hidden, h_dim, encoder_layers
         )
         self.blocks = nn.ModuleList(
             KernelAttentionBlock(
@@ -113,12 +151,18 @@ class HEPT(nn.Module):
             )
             for _ in range(n_layers)
         )
-        self.norm = nn.LayerNorm(h_dim)
-        self.out = nn.Linear(h_dim, out_dim)
+        # readout of the paper: the encoder and every block output, concatenated ("jumping knowledge"),
+        # projected to out_dim, plus a residual LayerNorm-tanh MLP per object
+        self.readout = nn.Linear(h_dim * (n_layers + 1), out_dim, bias=False)
+        self.head = readout_mlp(out_dim, head_hidden, head_layers)
+        self.head_dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, coords: Tensor, batch: Tensor) -> Tensor:
         """Embed objects: features x [N, F], coordinates [N, C], event index batch [N] -> [N, out_dim]."""
         h = self.encoder(torch.cat([x, embed_coords(coords, self.periodic).to(x.dtype)], dim=-1))
+        layers = [h]
         for block in self.blocks:
             h = block(h, coords, batch)
-        return self.out(self.norm(h))
+            layers.append(h)
+        z = self.readout(torch.cat(layers, dim=-1))
+        return z + self.head_dropout(self.head(z))
