@@ -13,11 +13,12 @@ endif
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install train test lint format bench clean help
+.PHONY: install train sweep test lint format bench clean help
 
 help:
 	@echo "make install  - install torch $(TORCH_VERSION) (if no torch yet) and hepreco with dev tools"
 	@echo "make train    - python -m src.train task=pileup model=hept (extra Hydra overrides: ARGS='...')"
+	@echo "make sweep    - Optuna sweep: python -m src.train -m hparams_search=pileup_optuna (ARGS='...')"
 	@echo "make test     - run the test suite (extra pytest options: PYTEST_ARGS='...')"
 	@echo "make bench    - HEPT vs full attention: time and peak memory vs number of objects"
 	@echo "make lint     - ruff check and format check"
@@ -33,16 +34,19 @@ install: $(if $(filter .venv/bin/python,$(PYTHON)),.venv/bin/python)
 train: install
 	$(PYTHON) -m src.train task=pileup model=hept $(ARGS)
 
+sweep: install
+	$(PYTHON) -m src.train -m hparams_search=pileup_optuna $(ARGS)
+
 test: install
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(PYTHON) -m ruff check src tests scripts
-	$(PYTHON) -m ruff format --check src tests scripts
+	$(PYTHON) -m ruff check src tests scripts hydra_plugins
+	$(PYTHON) -m ruff format --check src tests scripts hydra_plugins
 
 format: install
-	$(PYTHON) -m ruff format src tests scripts
-	$(PYTHON) -m ruff check --fix src tests scripts
+	$(PYTHON) -m ruff format src tests scripts hydra_plugins
+	$(PYTHON) -m ruff check --fix src tests scripts hydra_plugins
 
 bench: install
 	$(PYTHON) scripts/bench_attention.py $(ARGS)

@@ -19,6 +19,8 @@ from omegaconf import DictConfig
 
 from src import config as _config  # registers the typed config schemas
 from src.compose import build_datamodule, build_task, build_trainer
+from src.utils.cluster import PreemptionCallback, checkpoint_progress, find_resume_checkpoint
+from src.utils.loggers import finish_loggers, keep_csv_history, log_config, log_test_artifacts
 from src.utils.run import StopFileCallback, report_test, run_metadata, scalar_metrics
 
 log = logging.getLogger(__name__)
@@ -39,14 +41,31 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         filename="best",
         monitor=task.monitor,
         mode=task.monitor_mode,
-        save_last=True,
         enable_version_counter=False,
     )
-    trainer = build_trainer(cfg, out, [checkpoint, StopFileCallback(cfg.paths.stop_file)])
-    trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    # the state after every epoch (ModelCheckpoint's save_last only follows new best ones): what a
+    # requeued job resumes from
+    latest = ModelCheckpoint(dirpath=out / "checkpoints", filename="last", enable_version_counter=False)
+    preemption = PreemptionCallback(out / "checkpoints" / "last.ckpt")
+    callbacks = [checkpoint, latest, StopFileCallback(cfg.paths.stop_file), preemption]
+    trainer = build_trainer(cfg, out, callbacks)
+    # a requeued job (same run directory) continues from its newest checkpoint of the same experiment
+    resume = cfg.get("ckpt_path") or (find_resume_checkpoint(out, cfg) if cfg.get("auto_resume") else None)
+    resumed_at = checkpoint_progress(resume) if resume else None
+    if resume:
+        log.info("Resuming from %s (%s)", resume, resumed_at)
+        if trainer.is_global_zero:
+            keep_csv_history(trainer.loggers)
+    log_config(trainer.loggers, cfg)
+    trainer.fit(task, datamodule=datamodule, ckpt_path=resume)
+    if preemption.preempted:
+        log.warning("Preempted: %s saved, test skipped; the requeued job resumes", preemption.checkpoint)
+        return {}, {"datamodule": datamodule, "task": task, "trainer": trainer}
     fit_metrics = scalar_metrics(trainer.callback_metrics, "val/")
+    if checkpoint.best_model_score is not None:  # the sweeps' objective: best validation score
+        fit_metrics[f"{task.monitor}_best"] = float(checkpoint.best_model_score)
 
-    best = checkpoint.best_model_path or checkpoint.last_model_path
+    best = checkpoint.best_model_path or latest.best_model_path
     if best and Path(best).name != "best.ckpt":
         shutil.copyfile(best, out / "checkpoints" / "best.ckpt")
     trainer.test(task, datamodule=datamodule, ckpt_path=best or None, verbose=False)
@@ -56,16 +75,25 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         "git_commit": task.run_metadata["git_commit"],
         "best_checkpoint": str(out / "checkpoints" / "best.ckpt"),
         "epochs_completed": trainer.current_epoch,
+        "resumed_from": str(resume) if resume else None,
+        "resumed_at": resumed_at,
     }
     test_metrics = report_test(trainer, out, provenance, start=start)
+    if trainer.is_global_zero:
+        log_test_artifacts(trainer.loggers, out, step=trainer.global_step)
     return {**fit_metrics, **test_metrics}, {"datamodule": datamodule, "task": task, "trainer": trainer}
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """Command-line entry point; returns the metric named by ``optimized_metric`` (for sweeps)."""
-    metrics, _ = train(cfg)
+    try:
+        metrics, _ = train(cfg)
+    finally:
+        finish_loggers()
     name = cfg.get("optimized_metric")
+    if name and name not in metrics:
+        log.warning("optimized_metric %r was not logged (logged: %s)", name, ", ".join(sorted(metrics)))
     return metrics.get(name) if name else None
 
 

@@ -17,8 +17,11 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
 
+from src.utils.cluster import register_resolvers
+
 log = logging.getLogger(__name__)
 _REPO = Path(__file__).resolve().parents[2]
+register_resolvers()  # hepreco.* resolvers of conf/hydra (run directory id, rank-0-only outputs)
 
 
 def git_commit() -> str:
@@ -80,8 +83,8 @@ def instantiate_loggers(cfg: DictConfig | None) -> list:
     return loggers
 
 
-def scalar_metrics(metrics: Mapping[str, Any], prefix: str) -> dict[str, float]:
-    """Plain floats of the metrics whose key starts with ``prefix``."""
+def scalar_metrics(metrics: Mapping[str, Any], prefix: str | tuple[str, ...]) -> dict[str, float]:
+    """Plain floats of the metrics whose key starts with ``prefix`` (or one of several prefixes)."""
     return {k: float(v) for k, v in sorted(metrics.items()) if k.startswith(prefix)}
 
 
@@ -97,9 +100,11 @@ def report_test(
 ) -> dict[str, float]:
     """Collect the test metrics, write ``summary.json`` (metrics + provenance + wall time) and print them.
 
-    Only rank 0 writes and prints; every rank returns the test metrics.
+    Test metrics are those logged as ``test/…``, plus ``baseline/…`` (what a task measures without its
+    model on the same test events, e.g. tracking on the LDA coordinates). Only rank 0 writes and prints;
+    every rank returns the test metrics.
     """
-    metrics = scalar_metrics(trainer.callback_metrics, "test/")
+    metrics = scalar_metrics(trainer.callback_metrics, ("test/", "baseline/"))
     if trainer.is_global_zero:
         wall = {"wall_time_s": round(time.time() - start, 1)}
         write_summary(out / "summary.json", {**metrics, **provenance, **wall})

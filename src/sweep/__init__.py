@@ -1,0 +1,1 @@
+"""Hyperparameter sweeps: an Optuna study driven through Hydra's multirun (see hydra_plugins/)."""
