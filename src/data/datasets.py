@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from src.data.datamodule import EventDataModule
+from src.data.filtered import FilteredSource
 from src.data.sources import HeptCmsRawSource, SimulatedLSSource
 from src.data.tracker_sim import TrackerSimConfig
 
@@ -41,3 +42,26 @@ def hept_cms_raw(
 ) -> EventDataModule:
     """Real CMS LST events of the HEPT-CMS study (a directory of ``graph_N.pt`` files)."""
     return EventDataModule(HeptCmsRawSource(path, n_events=n_events), view, **loader)
+
+
+def filtered_line_segments(
+    *,
+    view: Callable,
+    path: str | Path,
+    fingerprint: str | None = None,
+    split: Sequence[float] | str | None = None,
+    split_seed: int | None = None,
+    **loader: Any,
+) -> EventDataModule:
+    """Events filtered by a pileup model (a cache entry written by ``python -m src.filter``).
+
+    ``split``/``split_seed`` ``None`` take the parent dataset's, so the test events are those the
+    tracking model was tested on before filtering; ``split="all"`` evaluates on every event.
+    """
+    source = FilteredSource(path)
+    if fingerprint is not None and fingerprint != source.fingerprint:
+        raise ValueError(f"dataset.fingerprint={fingerprint} but {path} holds entry {source.fingerprint}")
+    parent = source.info.get("parent_dataset", {})
+    split = split if split is not None else parent.get("split", [0.8, 0.1, 0.1])
+    split_seed = split_seed if split_seed is not None else parent.get("split_seed", 0)
+    return EventDataModule(source, view, split=split, split_seed=split_seed, **loader)

@@ -18,7 +18,8 @@ class LSView:
     ``x`` holds the 23 LS features with φ replaced by (sin φ, cos φ) and pT by log pT (24 columns, not
     normalised: the task learns the normalisation from its training events). ``coords`` are the named
     LS columns used for locality (η, φ by default; φ is periodic). ``y`` is 1 for a sim-matched (true) LS
-    and 0 for a fake, so the positive class of the classification metrics is the true LS.
+    and 0 for a fake, so the positive class of the classification metrics is the true LS. ``ls_pt`` is the
+    reconstructed LS pT (GeV), for metrics by reconstructed pT where no simulated pT exists.
     """
 
     def __init__(self, coords: tuple[str, ...] | list[str] = ("LS_eta", "LS_phi")) -> None:
@@ -64,5 +65,6 @@ class LSView:
             sim_pt=event["sim_pt"].float(),
             sim_eta=event["sim_eta"].float(),
             track_length=event["track_length"].long(),
+            ls_pt=raw[:, _INDEX["LS_pt"]].contiguous(),
             num_nodes=len(raw),
         )

@@ -67,3 +67,46 @@ def event_imbalance_alpha(targets: Tensor, batch: Tensor, *, multiplier: float =
     n_all = torch.zeros_like(n_true).index_add_(0, batch, torch.ones_like(is_true))
     ratio = torch.where(n_true > 0, (n_all - n_true) / n_true.clamp_min(1), 1.0)
     return (multiplier * ratio)[batch].detach()
+
+
+def info_nce_loss(
+    embedding: Tensor,
+    pairs: Tensor,
+    positive: Tensor,
+    *,
+    sigma: float = 0.75,
+    tau: float = 0.05,
+    eps: float = 1e-12,
+) -> Tensor:
+    """InfoNCE over candidate pairs with an RBF similarity of the embedding distance (HEPT-CMS tracking).
+
+    ``pairs`` [2, E] are (source, target) object indices and ``positive`` [E] marks pairs of the same
+    track. The similarity is ``s = exp(−‖e_source − e_target‖ / (2σ²))`` (the study's ``l2_rbf``: the
+    distance itself, not its square). Each positive pair (i, j) is contrasted with the negative pairs of
+    its source i:
+
+        ℓ(i, j) = −log( exp(s_ij/τ) / (exp(s_ij/τ) + Σ_{n : (i, n) negative} exp(s_in/τ)) ),
+
+    and the loss is the mean over positive pairs (0, still attached to the graph, when there are none).
+    ``eps`` keeps the gradient of the distance finite for coincident embeddings.
+    """
+    if sigma <= 0 or tau <= 0:
+        raise ValueError(f"sigma and tau must be > 0, got sigma={sigma}, tau={tau}")
+    if pairs.ndim != 2 or pairs.shape[0] != 2 or positive.shape != pairs.shape[1:]:
+        raise ValueError(
+            f"pairs must be [2, E] and positive [E], got {tuple(pairs.shape)}, {tuple(positive.shape)}"
+        )
+    positive = positive.bool()
+    if not bool(positive.any()):
+        return embedding.sum() * 0.0
+    src, dst = pairs
+    dist = (embedding[src] - embedding[dst]).pow(2).sum(-1).add(eps).sqrt()
+    logits = torch.exp(-dist / (2 * sigma**2)) / tau  # in (0, 1/τ]
+    shift = logits.detach().max()  # exp(logit − shift) <= 1
+    neg = torch.zeros(embedding.shape[0], dtype=logits.dtype, device=logits.device)
+    neg = neg.index_add(0, src[~positive], torch.exp(logits[~positive] - shift))
+    pos_logit = logits[positive] - shift
+    # a source without negatives: log(tiny) instead of log(0), whose gradient would be NaN
+    log_neg = torch.log(neg[src[positive]].clamp_min(torch.finfo(neg.dtype).tiny))
+    denominator = torch.logaddexp(pos_logit, log_neg)
+    return (denominator - pos_logit).mean()
