@@ -17,6 +17,9 @@ from src.utils.run import instantiate_loggers
 
 log = logging.getLogger(__name__)
 
+#: task options that shape the training data and go to the datamodule
+_DATA_KEYS = ("train_tiles", "tile_column")
+
 
 def _plain(node: DictConfig) -> DictConfig:
     """An untyped copy of a (type-checked) config node, so instantiate can add runtime objects to it."""
@@ -34,16 +37,28 @@ def build_task(cfg: DictConfig) -> L.LightningModule:
     view = build_view(cfg)
     log.info("Instantiating model <%s>", cfg.model._target_)
     backbone = instantiate(
-        cfg.model, in_dim=view.num_features, coords_dim=view.coords_dim, periodic=view.periodic
+        cfg.model,
+        in_dim=view.num_features,
+        coords_dim=view.coords_dim,
+        periodic=view.periodic,
+        links=view.links,
     )
     log.info("Instantiating task <%s>", cfg.task._target_)
-    return instantiate(_plain(cfg.task), backbone=backbone, view=view, num_features=view.num_features)
+    task = _plain(cfg.task)
+    for key in _DATA_KEYS:  # the datamodule's (build_datamodule), not the task's
+        task.pop(key, None)
+    return instantiate(task, backbone=backbone, view=view, num_features=view.num_features)
 
 
 def build_datamodule(cfg: DictConfig, view: Any) -> L.LightningDataModule:
-    """Instantiate the dataset's DataModule for the given view (nothing is generated yet)."""
+    """Instantiate the dataset's DataModule for the given view (nothing is generated yet).
+
+    The task says into how many slices training events are cut (``task.train_tiles`` along coordinate
+    column ``task.tile_column``)."""
     log.info("Instantiating datamodule <%s>", cfg.dataset._target_)
-    return instantiate(_plain(cfg.dataset), view=view)
+    task = OmegaConf.select(cfg, "task", default=None) or {}  # evaluation configs may have no task
+    data = {key: task[key] for key in _DATA_KEYS if key in task}
+    return instantiate(_plain(cfg.dataset), view=view, **data)
 
 
 def build_trainer(cfg: DictConfig, out: Path, callbacks: list[L.Callback]) -> L.Trainer:

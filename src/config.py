@@ -23,6 +23,7 @@ class LSViewConf:
 
     _target_: str = "src.data.views.LSView"
     coords: list[str] = field(default_factory=lambda: ["LS_eta", "LS_phi"])
+    links: bool = False
 
 
 @dataclass
@@ -35,6 +36,8 @@ class TaskConf:
     warmup_fraction: float = 0.1
     min_lr_ratio: float = 0.0
     normalizer_events: int = 32
+    train_tiles: int = 1
+    tile_column: int = 0
     optimizer: Any = field(default_factory=_adamw)
 
 
@@ -166,6 +169,8 @@ class HEPTModelConf:
     head_layers: int = 5
     encoder_hidden: int = 256
     encoder_layers: int = 3
+    link_heads: int = 0
+    sink: bool = False
     attention: Any = "${attention}"
 
 

@@ -13,6 +13,7 @@ from src.attention import (
     CoordinateKernel,
     FullAttention,
     HEPTAttention,
+    WindowAttention,
     rbf_as_dot_product,
 )
 
@@ -77,6 +78,39 @@ def test_kernel_is_rbf_of_features_and_weighted_periodic_coordinates() -> None:
     assert_close(softmax, rbf / rbf.sum(-1, keepdim=True))
 
 
+def test_link_heads_match_one_objects_end_to_anothers_start() -> None:
+    """Coordinates (η, φ, η_start, φ_start, η_end, φ_end): head 0 ordinary on (η, φ), head 1 outward
+    (query end vs key start), head 2 inward (query start vs key end)."""
+    gen = torch.Generator().manual_seed(2)
+    q, k = torch.randn(2, 20, 3, 4, generator=gen, dtype=torch.float64)
+    coords = torch.randn(20, 6, generator=gen, dtype=torch.float64)
+    periodic = [False, True] * 3
+    kernel = CoordinateKernel(3, 6, periodic, links=((2, 3), (4, 5)), link_heads=2).double()
+    q_hat, k_hat = kernel(q, k, coords)
+    w = kernel.weight  # [H, 2]
+    assert w[0].max() < w[1].min()  # link heads start sharp
+
+    def dist2(qc: list[int], kc: list[int], h: int) -> Tensor:
+        d_eta = coords[:, None, qc[0]] - coords[None, :, kc[0]]
+        chord = 2 - 2 * torch.cos(coords[:, None, qc[1]] - coords[None, :, kc[1]])
+        return (q[:, None, h] - k[None, :, h]).square().sum(-1) + w[h, 0] * d_eta**2 + w[h, 1] * chord
+
+    got = (q_hat[:, None] - k_hat[None]).square().sum(-1)  # [N, N, H]
+    assert_close(got[..., 0], dist2([0, 1], [0, 1], 0))
+    assert_close(got[..., 1], dist2([4, 5], [2, 3], 1))
+    assert_close(got[..., 2], dist2([2, 3], [4, 5], 2))
+    # link heads with more coordinates than the ordinary heads: padded channels, finite gradients
+    wide = CoordinateKernel(2, 8, [*periodic, True, False], links=((2, 3, 6, 7), (4, 5, 6, 7)), link_heads=1)
+    q_hat, k_hat = wide(q[:, :2].float(), k[:, :2].float(), torch.randn(20, 8))
+    assert q_hat.shape == (20, 2, 4 + 6)
+    (q_hat - k_hat).square().sum().backward()
+    assert torch.isfinite(wide.raw_weight.grad).all()
+    with pytest.raises(ValueError, match="link_heads"):
+        CoordinateKernel(3, 2, [False, True], link_heads=1)
+    with pytest.raises(ValueError, match="periodicity"):
+        CoordinateKernel(3, 6, periodic, links=((2, 3), (5, 4)), link_heads=2)
+
+
 @pytest.mark.parametrize(("sizes", "heads", "dim"), [([40], 1, 3), ([17, 60, 5], 2, 4), ([1, 33], 3, 8)])
 def test_full_matches_dense_reference_within_events(sizes: list[int], heads: int, dim: int) -> None:
     q_hat, k_hat, v, coords, batch = make_inputs(sizes, heads, dim)
@@ -89,6 +123,27 @@ def test_hept_equals_full_when_one_block_covers_each_event(sizes: list[int], n_h
     inputs = make_inputs(sizes)
     out = hept(block_size=max(sizes), n_hashes=n_hashes, num_regions=3)(*inputs)
     assert_close(out, FullAttention()(*inputs))
+
+
+@pytest.mark.parametrize("backend", ["full", "hept", "window"])
+def test_null_key_adds_exp_sink_to_the_denominator(backend: str) -> None:
+    sizes = [30, 12]
+    q_hat, k_hat, v, coords, batch = make_inputs(sizes, heads=3)
+    sink = torch.tensor([-3.0, 0.0, 2.0], dtype=torch.float64)
+    attention = {
+        "full": FullAttention(max_scores=3 * 16),
+        "hept": hept(block_size=max(sizes), n_hashes=2, num_regions=3),
+        "window": WindowAttention(window=100, periodic=PERIODIC),  # a window wider than the events
+    }[backend]
+    dist2 = (q_hat[:, None] - k_hat[None]).square().sum(-1).permute(2, 0, 1)  # [H, N, N]
+    kernel = torch.exp(-0.5 * dist2) * same_event(batch)
+    expected = torch.einsum("hij,jhd->ihd", kernel, v) / (kernel.sum(-1) + sink.exp()[:, None]).T[..., None]
+    assert_close(attention(q_hat, k_hat, v, coords, batch, sink=sink), expected)
+    # a vanishing null key is no null key
+    assert_close(
+        attention(q_hat, k_hat, v, coords, batch, sink=torch.full((3,), -200.0, dtype=torch.float64)),
+        attention(q_hat, k_hat, v, coords, batch),
+    )
 
 
 @pytest.mark.parametrize(

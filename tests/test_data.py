@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch_geometric.data import Data
 
 from src.data.cache import EventCache, atomic_save, fingerprint
-from src.data.datamodule import split_indices
+from src.data.datamodule import TiledDataset, split_indices
+from src.data.line_segments import ls_features
 from src.data.schema import N_LS_FEATURES
 from src.data.sources import HeptCmsRawSource, track_lengths
-from src.data.views import LSView
+from src.data.views import LSView, ls_endpoints
 
 
 def _event(i: int) -> dict[str, torch.Tensor]:
@@ -138,3 +140,50 @@ def test_real_cms_lst_events(shared_data) -> None:
     assert (event["track_length"][~true] == 0).all()
     layers = event["x"][:, 21:23]
     assert set(layers.unique().tolist()) <= set(range(1, 12))
+
+
+def test_ls_endpoints_recover_anchor_and_end_hits() -> None:
+    gen = np.random.default_rng(3)
+    pos = gen.normal(size=(50, 4, 3)) * [300.0, 300.0, 800.0]
+    x = torch.from_numpy(
+        ls_features(pos, gen.normal(size=50), gen.normal(size=50), np.ones((50, 2)), 3.8).astype(np.float64)
+    )
+    anchor, end = ls_endpoints(x)
+    # the float32 features limit the precision to ~1e-4 mm
+    np.testing.assert_allclose(anchor.numpy(), pos[:, 0], atol=1e-3)
+    np.testing.assert_allclose(end.numpy(), pos[:, 2], atol=1e-3)
+
+
+def test_link_coordinates_chain_consecutive_segments_of_real_tracks(shared_data) -> None:
+    """On a real CMS event the end of most true LS is the anchor of another LS of the same track."""
+    view = LSView(links=True)
+    assert view.coords_dim == 8 and view.links == ((2, 3, 6, 7), (4, 5, 6, 7))
+    assert view.periodic == [False, True, False, True, False, True, True, False]
+    data = view(HeptCmsRawSource(shared_data / "hept-cms-lst" / "pu100", n_events=1).load(0))
+    anchor, end = data.coords[:, 2:4].double(), data.coords[:, 4:6].double()
+    torch.testing.assert_close(data.coords[:, 3], data.coords[:, 1], atol=1e-4, rtol=0)  # LS φ: anchor's
+    pid = data.particle_id
+    true = torch.nonzero(pid >= 0).squeeze(1)
+    dist = torch.cdist(end[true], anchor)  # [true LS, all LS]
+    dist[dist.isnan()] = float("inf")
+    nearest = dist < 1e-4
+    continued = (nearest & (pid[None, :] == pid[true, None])).any(dim=1)
+    assert continued.float().mean() > 0.5
+
+
+def test_tiles_partition_each_training_event() -> None:
+    events = [Data(x=torch.arange(n).float()[:, None], coords=torch.rand(n, 2), num_nodes=n) for n in (10, 7)]
+    tiled = TiledDataset(events, tiles=3, column=0)
+    assert len(tiled) == 6
+    for e, event in enumerate(events):
+        parts = [tiled[3 * e + t] for t in range(3)]
+        sizes = sorted(p.num_nodes for p in parts)
+        assert sizes[-1] - sizes[0] <= 1 and sum(sizes) == event.num_nodes
+        ids = torch.cat([p.x[:, 0] for p in parts]).sort().values
+        assert torch.equal(ids, event.x[:, 0])
+        # tiles are contiguous slices along the column
+        assert max(p.coords[:, 0].max() for p in parts[:-1]) <= parts[-1].coords[:, 0].max()
+        bounds = [(p.coords[:, 0].min(), p.coords[:, 0].max()) for p in parts]
+        assert all(bounds[t][1] < bounds[t + 1][0] for t in range(2))
+    with pytest.raises(ValueError, match="train_tiles"):
+        TiledDataset(events, tiles=0, column=0)

@@ -303,3 +303,10 @@ def test_plots_write_png(tmp_path) -> None:
     ):
         assert path.stat().st_size > 0
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_focal_loss_of_an_empty_batch_is_zero() -> None:
+    logits = torch.zeros(0, requires_grad=True)
+    loss = focal_loss(logits, torch.zeros(0), alpha=torch.zeros(0))
+    loss.backward()
+    assert loss.item() == 0.0 and torch.isfinite(loss)

@@ -134,3 +134,48 @@ def test_backbone_instantiates_from_a_hydra_partial_attention(backend: str) -> N
         type(block.attention).__name__ == cfg.attention._target_.rsplit(".")[-1] for block in model.blocks
     )
     assert model(*make_event_batch([40, 25])).shape == (65, 24)
+
+
+@pytest.mark.parametrize("backend", ["full", "hept"])
+def test_link_heads_and_null_keys_train_end_to_end(backend: str) -> None:
+    """HEPT with link heads (end → anchor coordinates) and null keys: finite outputs and gradients to the
+    link weights and the null-key logits, equal for one event alone or in a batch."""
+    gen = torch.Generator().manual_seed(5)
+    coords_dim, periodic = 8, [False, True, False, True, False, True, True, False]
+    model = HEPT(
+        IN_DIM,
+        coords_dim,
+        BACKENDS[backend],
+        h_dim=8,
+        num_heads=4,
+        n_layers=2,
+        periodic=periodic,
+        links=((2, 3, 6, 7), (4, 5, 6, 7)),
+        link_heads=2,
+        sink=True,
+    ).double()
+    x = torch.randn(50, IN_DIM, generator=gen, dtype=torch.float64)
+    coords = torch.randn(50, coords_dim, generator=gen, dtype=torch.float64)
+    batch = torch.cat([torch.zeros(30, dtype=torch.long), torch.ones(20, dtype=torch.long)])
+    # after one step the zero-initialised residual branches no longer hide the attention
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model(x, coords, batch).square().sum().backward()
+    opt.step()
+    opt.zero_grad()
+    out = model(x, coords, batch)
+    out.square().sum().backward()
+    assert torch.isfinite(out).all()
+    for block in model.blocks:
+        assert block.sink.grad.abs().sum() > 0
+        assert block.kernel.raw_weight.grad[2:].abs().sum() > 0  # the link heads learn their widths
+    alone = model(x[30:], coords[30:], torch.zeros(20, dtype=torch.long))
+    assert_close(alone, out[30:].detach())
+
+
+def test_training_stops_at_a_non_finite_loss() -> None:
+    from src.tasks.pileup import PileupTask
+
+    task = PileupTask(MLP(IN_DIM, COORDS_DIM), num_features=IN_DIM, optimizer=torch.optim.AdamW)
+    task.on_train_batch_end({"loss": torch.tensor(0.5)}, None, 0)  # finite: nothing happens
+    with pytest.raises(FloatingPointError, match="non-finite training loss nan"):
+        task.on_train_batch_end({"loss": torch.tensor(float("nan"))}, None, 0)

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from src.attention.kernel import check_periodic, rbf_as_dot_product
+from src.attention.kernel import check_periodic, rbf_as_dot_product, sink_logits
 
 #: logit of masked pairs (finite, so that 0 · logit stays 0 in backward)
 _MASKED = -1e30
@@ -148,10 +148,21 @@ class HEPTAttention(nn.Module):
         """Restore the hash seed from the state dict."""
         self.seed = int(state["seed"])
 
-    def forward(self, q_hat: Tensor, k_hat: Tensor, v: Tensor, coords: Tensor, batch: Tensor) -> Tensor:
+    def forward(
+        self,
+        q_hat: Tensor,
+        k_hat: Tensor,
+        v: Tensor,
+        coords: Tensor,
+        batch: Tensor,
+        *,
+        sink: Tensor | None = None,
+    ) -> Tensor:
         """Attend q̂, k̂ [N, H, D], v [N, H, Dv] within LSH blocks of each event of ``batch`` [N].
 
-        ``coords`` [N, C] are the raw coordinates, used for the regions. Returns [N, H, Dv] in v's dtype.
+        ``coords`` [N, C] are the raw coordinates, used for the regions; ``sink`` [H] the log-kernel of a
+        null key every query sees (see :func:`src.attention.kernel.sink_logits`). Returns [N, H, Dv] in
+        v's dtype.
         """
         n, heads, dv = v.shape
         if n == 0:
@@ -159,7 +170,11 @@ class HEPTAttention(nn.Module):
         hashing = self._hash(q_hat.detach(), k_hat.detach(), coords, batch)
         dtype = torch.promote_types(q_hat.dtype, torch.float32)
         outs = [
-            self._head(*(x[:, h].to(dtype) for x in (q_hat, k_hat, v)), self._sort(hashing, h))
+            self._head(
+                *(x[:, h].to(dtype) for x in (q_hat, k_hat, v)),
+                self._sort(hashing, h),
+                None if sink is None else sink[h].to(dtype),
+            )
             for h in range(heads)
         ]
         return torch.stack(outs, dim=1).to(v.dtype)
@@ -177,8 +192,9 @@ class HEPTAttention(nn.Module):
         block = torch.stack([self._sort(hashing, h).block[..., :-1] for h in range(q_hat.shape[1])], dim=2)
         return block[0], block[1]
 
-    def _head(self, q_hat: Tensor, k_hat: Tensor, v: Tensor, layout: _Layout) -> Tensor:
-        """One head: q̂, k̂ [N, D], v [N, Dv] -> [N, Dv]; the tables are merged by log-sum-exp."""
+    def _head(self, q_hat: Tensor, k_hat: Tensor, v: Tensor, layout: _Layout, sink: Tensor | None) -> Tensor:
+        """One head: q̂, k̂ [N, D], v [N, Dv] -> [N, Dv]; the tables (and the null key of ``sink``, a
+        scalar log-kernel) are merged by log-sum-exp."""
         q, k = rbf_as_dot_product(q_hat, k_hat)
         dim = q.shape[-1]
         kv = torch.cat([k, v, torch.ones_like(k[:, :1])], dim=-1)  # ones: the denominator
@@ -192,6 +208,11 @@ class HEPTAttention(nn.Module):
             top = torch.maximum(peak, peak_t)
             acc = acc * (peak - top).exp()[:, None] + acc_t * (peak_t - top).exp()[:, None]
             peak = top
+        if sink is not None:  # the null key: value 0, so it only adds to the denominator
+            null = sink_logits(q_hat, sink)
+            top = torch.maximum(peak, null.detach())
+            acc = acc * (peak - top).exp()[:, None]
+            acc = torch.cat([acc[:, :-1], acc[:, -1:] + (null - top).exp()[:, None]], dim=-1)
         return acc[:, :-1] / acc[:, -1:]
 
     def _table(self, q: Tensor, kv: Tensor, layout: _Layout, t: int) -> tuple[Tensor, Tensor]:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from src.attention.kernel import check_periodic, rbf_as_dot_product
+from src.attention.kernel import check_periodic, rbf_as_dot_product, sink_logits
 
 _MASKED = -1e30
 
@@ -94,8 +94,19 @@ class WindowAttention(nn.Module):
         keys[order], mask[order] = keys_sorted, valid
         return keys, mask
 
-    def forward(self, q_hat: Tensor, k_hat: Tensor, v: Tensor, coords: Tensor, batch: Tensor) -> Tensor:
-        """Attend q̂, k̂ [N, H, D], v [N, H, Dv] within φ windows of each event; returns [N, H, Dv]."""
+    def forward(
+        self,
+        q_hat: Tensor,
+        k_hat: Tensor,
+        v: Tensor,
+        coords: Tensor,
+        batch: Tensor,
+        *,
+        sink: Tensor | None = None,
+    ) -> Tensor:
+        """Attend q̂, k̂ [N, H, D], v [N, H, Dv] within φ windows of each event; returns [N, H, Dv].
+
+        ``sink`` [H]: log-kernel of a null key (value 0) every query sees (``kernel.sink_logits``)."""
         n, heads, dv = v.shape
         if n == 0:
             return v.new_zeros(n, heads, dv)
@@ -111,6 +122,11 @@ class WindowAttention(nn.Module):
         for i in range(0, n, step):
             idx, ok = keys[i : i + step], valid[i : i + step]
             scores = (q[i : i + step, None] * k[idx]).sum(-1)  # [c, K, H]
-            attn = torch.softmax(scores.masked_fill(~ok[..., None], _MASKED), dim=1)
+            scores = scores.masked_fill(~ok[..., None], _MASKED)
+            if sink is not None:
+                null = sink_logits(q_hat[i : i + step].to(dtype), sink.to(dtype))  # [c, H]
+                attn = torch.softmax(torch.cat([scores, null[:, None]], dim=1), dim=1)[:, :-1]
+            else:
+                attn = torch.softmax(scores, dim=1)
             out.append((attn[..., None] * vv[idx]).sum(1))
         return torch.cat(out).to(v.dtype)

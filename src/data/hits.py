@@ -452,6 +452,7 @@ class HitView:
         self.coords = tuple(coords)
         self.targets = tuple(targets)
         self.periodic = [c == "phi" for c in self.coords]
+        self.links = None  # hits are points: no start and end to link
         self.feature_names = [
             n for f in self.features for n in (("sin_phi", "cos_phi") if f == "phi" else (f,))
         ]

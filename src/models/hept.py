@@ -28,12 +28,17 @@ class KernelAttentionBlock(nn.Module):
         periodic: Sequence[bool],
         dropout: float = 0.0,
         ffn_mult: int = 2,
+        links: Sequence[Sequence[int]] | None = None,
+        link_heads: int = 0,
+        sink: bool = False,
     ) -> None:
         super().__init__()
         self.num_heads, self.head_dim = num_heads, head_dim
+        # learnable log-kernel of each head's null key (None: attention weights sum to one)
+        self.sink = nn.Parameter(torch.zeros(num_heads)) if sink else None
         self.norm1 = nn.LayerNorm(h_dim)
         self.qkv = nn.Linear(h_dim, 3 * num_heads * head_dim, bias=False)
-        self.kernel = CoordinateKernel(num_heads, coords_dim, periodic)
+        self.kernel = CoordinateKernel(num_heads, coords_dim, periodic, links=links, link_heads=link_heads)
         self.attention = attention
         self.proj = nn.Linear(num_heads * head_dim, h_dim)
         self.norm2 = nn.LayerNorm(h_dim)
@@ -54,7 +59,7 @@ class KernelAttentionBlock(nn.Module):
         q, k, v = qkv.unbind(dim=1)
         scale = self.head_dim**-0.25
         q_hat, k_hat = self.kernel(q * scale, k * scale, coords)
-        attended = self.attention(q_hat, k_hat, v, coords, batch)  # [N, H, head_dim]
+        attended = self.attention(q_hat, k_hat, v, coords, batch, sink=self.sink)  # [N, H, head_dim]
         x = x + self.dropout(self.proj(attended.flatten(1)))
         return x + self.dropout(self.ffn(self.norm2(x)))
 
@@ -100,6 +105,11 @@ class HEPT(nn.Module):
         head_layers: linear layers of the readout MLP (the paper's 5).
         encoder_hidden: hidden width of the per-object feature encoder (the paper: h_dim).
         encoder_layers: linear layers of the feature encoder (the paper: 2, without LayerNorm).
+        links: (start, end) coordinate columns of objects with two end points (the view's ``links``).
+        link_heads: heads per block whose kernel links one object's end to another's start (see
+            :class:`CoordinateKernel`); 0 keeps every head on the ordinary coordinates.
+        sink: give every head a null key with a learnable kernel value, so that its output fades where
+            no key is close (e.g. a segment without continuation); the attention backend must take it.
     """
 
     def __init__(
@@ -120,6 +130,9 @@ class HEPT(nn.Module):
         head_layers: int = 5,
         encoder_hidden: int = 256,
         encoder_layers: int = 3,
+        links: Sequence[Sequence[int]] | None = None,
+        link_heads: int = 0,
+        sink: bool = False,
     ) -> None:
         super().__init__()
         sizes = {"in_dim": in_dim, "coords_dim": coords_dim, "h_dim": h_dim, "num_heads": num_heads}
@@ -148,6 +161,9 @@ class HEPT(nn.Module):
                 periodic=self.periodic,
                 dropout=dropout,
                 ffn_mult=ffn_mult,
+                links=links,
+                link_heads=link_heads,
+                sink=sink,
             )
             for _ in range(n_layers)
         )

@@ -21,6 +21,7 @@ class MLP(nn.Module):
         out_dim: width of the returned object embeddings.
         dropout: dropout rate after each hidden layer.
         periodic: per-coordinate flag, True for an angle embedded as (cos, sin); ``None``: none.
+        links: the view's linked coordinate columns; unused (a context-free model links nothing).
     """
 
     def __init__(
@@ -33,8 +34,10 @@ class MLP(nn.Module):
         *,
         dropout: float = 0.0,
         periodic: Sequence[bool] | None = None,
+        links: Sequence[Sequence[int]] | None = None,
     ) -> None:
         super().__init__()
+        del links
         if min(in_dim, coords_dim, hidden_dim, n_layers, out_dim) < 1:
             raise ValueError(f"sizes must be >= 1, got {in_dim, coords_dim, hidden_dim, n_layers, out_dim}")
         if not 0.0 <= dropout < 1.0:

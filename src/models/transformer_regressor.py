@@ -32,13 +32,14 @@ class EncoderLayer(nn.Module):
         coords_dim: int,
         periodic: Sequence[bool],
         coord_kernel: bool,
+        links: Sequence[Sequence[int]] | None,
         dropout: float,
         norm_first: bool,
     ) -> None:
         super().__init__()
         self.num_heads, self.head_dim = num_heads, d_model // num_heads
         self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.kernel = CoordinateKernel(num_heads, coords_dim, periodic) if coord_kernel else None
+        self.kernel = CoordinateKernel(num_heads, coords_dim, periodic, links=links) if coord_kernel else None
         self.attention = attention
         self.proj = nn.Linear(d_model, d_model)
         self.ffn = nn.Sequential(
@@ -83,6 +84,7 @@ class TransformerRegressor(nn.Module):
         periodic: per-coordinate flag, True for an angle in radians; ``None``: none is periodic.
         norm_first: pre-norm layers (and a final LayerNorm) instead of PyTorch's default post-norm.
         coord_kernel: augment queries and keys with the coordinates (HEPT's kernel); off in the study.
+        links: the view's linked (start, end) coordinate columns, kept out of the coordinate kernel.
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class TransformerRegressor(nn.Module):
         periodic: Sequence[bool] | None = None,
         norm_first: bool = False,
         coord_kernel: bool = False,
+        links: Sequence[Sequence[int]] | None = None,
     ) -> None:
         super().__init__()
         sizes = {"in_dim": in_dim, "coords_dim": coords_dim, "d_model": d_model, "num_heads": num_heads}
@@ -119,6 +122,7 @@ class TransformerRegressor(nn.Module):
                 coords_dim=coords_dim,
                 periodic=self.periodic,
                 coord_kernel=coord_kernel,
+                links=links,
                 dropout=dropout,
                 norm_first=norm_first,
             )

@@ -108,6 +108,15 @@ class EventTask(L.LightningModule):
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
+    def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
+        """Stop at the first non-finite training loss instead of training on NaN."""
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        if loss is not None and not torch.isfinite(loss).all():
+            raise FloatingPointError(
+                f"non-finite training loss {loss.item()} at step {self.global_step} (epoch "
+                f"{self.current_epoch}); try a lower task.optimizer.lr or trainer.gradient_clip_val"
+            )
+
     # --- bookkeeping ---------------------------------------------------------------------------------
     @property
     def output_dir(self) -> Path:

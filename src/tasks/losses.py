@@ -31,8 +31,8 @@ def focal_loss(
     weight from :func:`event_imbalance_alpha`); ``None`` means ``w = 1``. ``gamma = 0`` with
     ``alpha = None`` is exactly the BCE.
 
-    ``reduction="mean"`` is the weighted mean ``Σ w·ℓ / Σ w`` so the loss scale does not grow with the
-    imbalance; ``"sum"`` is ``Σ w·ℓ`` and ``"none"`` the per-object ``w·ℓ``.
+    ``reduction="mean"`` is the weighted mean ``Σ w·ℓ / Σ w`` (0 for no objects) so the loss scale does
+    not grow with the imbalance; ``"sum"`` is ``Σ w·ℓ`` and ``"none"`` the per-object ``w·ℓ``.
     """
     if gamma < 0:
         raise ValueError(f"gamma must be >= 0, got {gamma}")
@@ -48,7 +48,8 @@ def focal_loss(
     loss = weight * loss
     if reduction == "none":
         return loss
-    return loss.sum() if reduction == "sum" else loss.sum() / weight.sum()
+    # an empty batch (a tile or event without objects) has loss 0, not 0/0
+    return loss.sum() if reduction == "sum" else loss.sum() / weight.sum().clamp_min(1e-12)
 
 
 def event_imbalance_alpha(targets: Tensor, batch: Tensor, *, multiplier: float = 2.0) -> Tensor:
