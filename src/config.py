@@ -170,6 +170,7 @@ class HEPTModelConf:
     encoder_hidden: int = 256
     encoder_layers: int = 3
     link_heads: int = 0
+    link_tolerance: float = 1.0e-5
     sink: bool = False
     attention: Any = "${attention}"
 

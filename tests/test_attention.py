@@ -16,6 +16,7 @@ from src.attention import (
     WindowAttention,
     rbf_as_dot_product,
 )
+from src.attention.links import continuation_pairs, link_attention, link_point_columns
 
 PERIODIC = [False, True]  # (η, φ)
 Inputs = tuple[Tensor, Tensor, Tensor, Tensor, Tensor]
@@ -109,6 +110,50 @@ def test_link_heads_match_one_objects_end_to_anothers_start() -> None:
         CoordinateKernel(3, 2, [False, True], link_heads=1)
     with pytest.raises(ValueError, match="periodicity"):
         CoordinateKernel(3, 6, periodic, links=((2, 3), (5, 4)), link_heads=2)
+
+
+def test_continuation_pairs_join_end_points_to_start_points_within_events() -> None:
+    """Brute force over all pairs: same event, every point coordinate within tolerance (φ on the circle)."""
+    gen = torch.Generator().manual_seed(3)
+    n, tol = 400, 1e-5
+    batch = torch.sort(torch.randint(0, 3, (n,), generator=gen)).values
+    start = torch.stack([torch.randn(n, generator=gen), (torch.rand(n, generator=gen) * 2 - 1) * math.pi], 1)
+    # chains: the end of i is the start of a random other object (of any event), up to rounding; some
+    # ends are near a start but out of tolerance, some sit across the φ = ±π seam
+    end = start[torch.randint(0, n, (n,), generator=gen)].double()
+    end += torch.randn(n, 2, generator=gen, dtype=torch.float64) * 1e-7
+    end[::7] += 3 * tol
+    start[:5, 1], end[:5, 1] = math.pi - 2e-6, -math.pi + 2e-6
+    start = start.double()
+    pairs = continuation_pairs(start, end, batch, tolerance=tol, periodic=[False, True])
+    diff = (end[:, None] - start[None]).abs()
+    diff[..., 1] = torch.minimum(diff[..., 1], 2 * math.pi - diff[..., 1])
+    expected = (diff <= tol).all(-1) & (batch[:, None] == batch[None]) & ~torch.eye(n, dtype=torch.bool)
+    assert expected.sum() > n // 4  # the case is not trivial
+    assert torch.equal(pairs, torch.nonzero(expected).T)
+    assert link_point_columns(((2, 3, 6, 7), (4, 5, 6, 7))) == ([2, 3], [4, 5])
+    with pytest.raises(ValueError, match="no end point"):
+        link_point_columns(((6, 7), (6, 7)))
+
+
+@pytest.mark.parametrize("with_sink", [False, True])
+def test_link_attention_is_the_kernel_normalised_over_the_pairs(with_sink: bool) -> None:
+    q_hat, k_hat, v, _, _ = make_inputs([25], heads=2)
+    gen = torch.Generator().manual_seed(4)
+    allowed = torch.rand(25, 25, generator=gen) < 0.15
+    allowed[0] = False  # a query without candidates
+    pairs = torch.nonzero(allowed).T
+    sink = torch.tensor([-1.0, 2.0], dtype=torch.float64) if with_sink else None
+    got = link_attention(q_hat, k_hat, v, pairs, sink=sink)
+    dist2 = (q_hat[:, None] - k_hat[None]).square().sum(-1).permute(2, 0, 1)  # [H, N, N]
+    kernel = torch.exp(-0.5 * dist2) * allowed
+    den = kernel.sum(-1) + (sink.exp()[:, None] if with_sink else 0)
+    expected = torch.einsum("hij,jhd->ihd", kernel, v) / den.clamp_min(1e-300).T[..., None]
+    assert_close(got, expected)
+    assert torch.equal(got[0], torch.zeros_like(got[0]))
+    q_hat.requires_grad_(True)
+    link_attention(q_hat, k_hat, v, pairs, sink=sink).sum().backward()
+    assert torch.isfinite(q_hat.grad).all()
 
 
 @pytest.mark.parametrize(("sizes", "heads", "dim"), [([40], 1, 3), ([17, 60, 5], 2, 4), ([1, 33], 3, 8)])

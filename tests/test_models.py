@@ -156,6 +156,7 @@ def test_link_heads_and_null_keys_train_end_to_end(backend: str) -> None:
     ).double()
     x = torch.randn(50, IN_DIM, generator=gen, dtype=torch.float64)
     coords = torch.randn(50, coords_dim, generator=gen, dtype=torch.float64)
+    coords[1:, 2:4] = coords[:-1, 4:6]  # chains: each object starts where the previous one ends
     batch = torch.cat([torch.zeros(30, dtype=torch.long), torch.ones(20, dtype=torch.long)])
     # after one step the zero-initialised residual branches no longer hide the attention
     opt = torch.optim.SGD(model.parameters(), lr=0.1)

@@ -11,7 +11,9 @@ coordinate embedding ``e``: a plain coordinate is embedded as itself (d = Δc), 
 Objects with a start and an end point (a line segment's anchor and end mini-doublet) can also have *link
 heads*: there the query carries the coordinates of its end and the key those of its start (outward), or
 the reverse (inward), so the kernel peaks where one object continues another, as consecutive segments of
-a track do. The other heads use the remaining coordinates for both queries and keys.
+a track do. The other heads use the remaining coordinates for both queries and keys. The HEPT backbone
+evaluates link heads exactly over the objects that start where the query ends (:mod:`src.attention.links`),
+since a kernel this sharp rarely puts a query and its continuation in one LSH block.
 
 Normalised over keys, exp(-½‖q̂ − k̂‖²) ∝ exp(q̂·k̂ − ½‖k̂‖²) per query, which is an ordinary softmax over
 the dot products of q' = [q̂, 1] and k' = [k̂, −½‖k̂‖²] (see :func:`rbf_as_dot_product`).

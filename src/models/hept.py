@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from src.attention.kernel import CoordinateKernel, check_periodic, embed_coords, embedded_dim
+from src.attention.links import continuation_pairs, link_attention, link_point_columns
 
 
 class KernelAttentionBlock(nn.Module):
@@ -15,6 +16,8 @@ class KernelAttentionBlock(nn.Module):
 
     Queries and keys are scaled by head_dim^(-1/4) (so q·k carries the usual 1/√d) and augmented with the
     learnable per-head coordinate weights of a :class:`CoordinateKernel` before the attention backend.
+    The last ``link_heads`` heads bypass the backend: they attend exactly over the continuation pairs
+    (:func:`src.attention.links.link_attention`), alternately outward (end → start) and inward.
     """
 
     def __init__(
@@ -33,7 +36,7 @@ class KernelAttentionBlock(nn.Module):
         sink: bool = False,
     ) -> None:
         super().__init__()
-        self.num_heads, self.head_dim = num_heads, head_dim
+        self.num_heads, self.head_dim, self.link_heads = num_heads, head_dim, link_heads
         # learnable log-kernel of each head's null key (None: attention weights sum to one)
         self.sink = nn.Parameter(torch.zeros(num_heads)) if sink else None
         self.norm1 = nn.LayerNorm(h_dim)
@@ -53,13 +56,38 @@ class KernelAttentionBlock(nn.Module):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
-    def forward(self, x: Tensor, coords: Tensor, batch: Tensor) -> Tensor:
-        """Update object embeddings x [N, h_dim] given coordinates [N, C] and event index [N]."""
+    def forward(self, x: Tensor, coords: Tensor, batch: Tensor, pairs: Tensor | None = None) -> Tensor:
+        """Update object embeddings x [N, h_dim] given coordinates [N, C] and event index [N].
+
+        ``pairs`` [2, E]: the continuation pairs (end of i at the start of j) the link heads attend over."""
         qkv = self.qkv(self.norm1(x)).view(x.shape[0], 3, self.num_heads, self.head_dim)
         q, k, v = qkv.unbind(dim=1)
         scale = self.head_dim**-0.25
         q_hat, k_hat = self.kernel(q * scale, k * scale, coords)
-        attended = self.attention(q_hat, k_hat, v, coords, batch, sink=self.sink)  # [N, H, head_dim]
+        plain = self.num_heads - self.link_heads
+        parts = []
+        if plain:
+            heads = slice(0, plain)
+            sink = None if self.sink is None else self.sink[heads]
+            parts.append(
+                self.attention(q_hat[:, heads], k_hat[:, heads], v[:, heads], coords, batch, sink=sink)
+            )
+        if self.link_heads and pairs is None:
+            raise ValueError("link heads need the continuation pairs of the batch")
+        for h in range(plain, self.num_heads):  # alternately outward (i's end at j's start) and inward
+            heads = slice(h, h + 1)
+            sink = None if self.sink is None else self.sink[heads]
+            forward = (h - plain) % 2 == 0
+            parts.append(
+                link_attention(
+                    q_hat[:, heads],
+                    k_hat[:, heads],
+                    v[:, heads],
+                    pairs if forward else pairs.flip(0),
+                    sink=sink,
+                )
+            )
+        attended = torch.cat(parts, dim=1)  # [N, H, head_dim]
         x = x + self.dropout(self.proj(attended.flatten(1)))
         return x + self.dropout(self.ffn(self.norm2(x)))
 
@@ -107,7 +135,9 @@ class HEPT(nn.Module):
         encoder_layers: linear layers of the feature encoder (the paper: 2, without LayerNorm).
         links: (start, end) coordinate columns of objects with two end points (the view's ``links``).
         link_heads: heads per block whose kernel links one object's end to another's start (see
-            :class:`CoordinateKernel`); 0 keeps every head on the ordinary coordinates.
+            :class:`CoordinateKernel`), attending exactly over the objects that start where the query ends
+            (:mod:`src.attention.links`), not through the backend; 0 keeps every head on the backend.
+        link_tolerance: largest difference of two point coordinates (η, φ) that still counts as one point.
         sink: give every head a null key with a learnable kernel value, so that its output fades where
             no key is close (e.g. a segment without continuation); the attention backend must take it.
     """
@@ -132,6 +162,7 @@ class HEPT(nn.Module):
         encoder_layers: int = 3,
         links: Sequence[Sequence[int]] | None = None,
         link_heads: int = 0,
+        link_tolerance: float = 1e-5,
         sink: bool = False,
     ) -> None:
         super().__init__()
@@ -148,6 +179,8 @@ class HEPT(nn.Module):
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.periodic = check_periodic(periodic, coords_dim)
         self.out_dim = out_dim
+        self.link_points = link_point_columns(links) if link_heads else None
+        self.link_tolerance = link_tolerance
         self.encoder = feature_encoder(
             in_dim + embedded_dim(self.periodic), encoder_hidden, h_dim, encoder_layers
         )
@@ -176,9 +209,18 @@ class HEPT(nn.Module):
     def forward(self, x: Tensor, coords: Tensor, batch: Tensor) -> Tensor:
         """Embed objects: features x [N, F], coordinates [N, C], event index batch [N] -> [N, out_dim]."""
         h = self.encoder(torch.cat([x, embed_coords(coords, self.periodic).to(x.dtype)], dim=-1))
-        layers = [h]
+        layers, pairs = [h], None
+        if self.link_points is not None:
+            start, end = self.link_points
+            pairs = continuation_pairs(
+                coords[:, start],
+                coords[:, end],
+                batch,
+                tolerance=self.link_tolerance,
+                periodic=[self.periodic[c] for c in start],
+            )
         for block in self.blocks:
-            h = block(h, coords, batch)
+            h = block(h, coords, batch, pairs)
             layers.append(h)
         z = self.readout(torch.cat(layers, dim=-1))
         return z + self.head_dropout(self.head(z))
