@@ -36,7 +36,7 @@ class KernelAttentionBlock(nn.Module):
         sink: bool = False,
     ) -> None:
         super().__init__()
-        self.num_heads, self.head_dim, self.link_heads = num_heads, head_dim, link_heads
+        self.num_heads, self.head_dim = num_heads, head_dim
         # learnable log-kernel of each head's null key (None: attention weights sum to one)
         self.sink = nn.Parameter(torch.zeros(num_heads)) if sink else None
         self.norm1 = nn.LayerNorm(h_dim)
@@ -64,7 +64,8 @@ class KernelAttentionBlock(nn.Module):
         q, k, v = qkv.unbind(dim=1)
         scale = self.head_dim**-0.25
         q_hat, k_hat = self.kernel(q * scale, k * scale, coords)
-        plain = self.num_heads - self.link_heads
+        link_heads = self.kernel.link_heads
+        plain = self.num_heads - link_heads
         parts = []
         if plain:
             heads = slice(0, plain)
@@ -72,7 +73,7 @@ class KernelAttentionBlock(nn.Module):
             parts.append(
                 self.attention(q_hat[:, heads], k_hat[:, heads], v[:, heads], coords, batch, sink=sink)
             )
-        if self.link_heads and pairs is None:
+        if link_heads and pairs is None:
             raise ValueError("link heads need the continuation pairs of the batch")
         for h in range(plain, self.num_heads):  # alternately outward (i's end at j's start) and inward
             heads = slice(h, h + 1)
