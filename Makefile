@@ -21,7 +21,7 @@ help:
 	@echo "make sweep    - Optuna sweep: python -m src.train -m hparams_search=pileup_optuna (ARGS='...')"
 	@echo "make test     - run the test suite (extra pytest options: PYTEST_ARGS='...')"
 	@echo "make bench    - HEPT vs full attention: time and peak memory vs number of objects"
-	@echo "make lint     - ruff check and format check"
+	@echo "make lint     - ruff check and format check, import contracts between the layers of src/"
 
 .venv/bin/python:
 	python3 -m venv .venv
@@ -43,6 +43,7 @@ test: install
 lint: install
 	$(PYTHON) -m ruff check src tests scripts hydra_plugins
 	$(PYTHON) -m ruff format --check src tests scripts hydra_plugins
+	$(PYTHON) -c "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports(config_filename='pyproject.toml'))"
 
 format: install
 	$(PYTHON) -m ruff format src tests scripts hydra_plugins

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from src.data.detector import build_detector
-from src.data.tracker_sim import TrackerSimConfig, simulate_ls_event
+from src.data.sources import simulate_ls_event
+from src.reco.lst import LSTConfig
+from src.sim.tracker.config import TrackerSimConfig
 
 #: Published figures (LS per event, fake fraction) of the HEPT-CMS LST events.
 PUBLISHED = {50: "4963-6949 LS, 62-67% fake", 100: "17-25k LS, 79-84% fake", 200: "~98.5k LS, ~90% fake"}
@@ -58,18 +59,21 @@ def main() -> None:
     args = parser.parse_args()
 
     start = time.perf_counter()
-    build_detector()
+    _ = LSTConfig().module_map
     print(f"detector and module map built in {time.perf_counter() - start:.1f} s (once per process)")
-    simulate_ls_event(TrackerSimConfig(pileup=1.0), seed=0)  # warm-up: lookup tables, first allocations
+    simulate_ls_event(
+        TrackerSimConfig(pileup=1.0), LSTConfig(), seed=0
+    )  # warm-up: lookup tables, allocations
     scope = f"φ sector {args.sector}" if args.sector else "full events"
     print(f"{args.events} events per pileup, {scope}\n")
     print(f"{'μ':>4} | {'sim LS / event':>17} | {'sim fake %':>11} | {'CPU s/event':>11} | real")
     for pileup in args.pileup:
-        cfg = TrackerSimConfig(pileup=float(pileup), phi_sector=tuple(args.sector) if args.sector else None)
+        cfg = TrackerSimConfig(pileup=float(pileup))
+        lst = LSTConfig(b_field=cfg.b_field, phi_sector=tuple(args.sector) if args.sector else None)
         counts, fakes, cpu = [], [], []
         for k in range(args.events):
             t0 = time.process_time()
-            event = simulate_ls_event(cfg, seed=args.seed + k)
+            event = simulate_ls_event(cfg, lst, seed=args.seed + k)
             cpu.append(time.process_time() - t0)
             counts.append(len(event["particle_id"]))
             fakes.append(100.0 * float((event["particle_id"] < 0).mean()))

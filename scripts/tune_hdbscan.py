@@ -28,9 +28,11 @@ from torch_geometric.data import Batch
 
 from src.compose import build_datamodule
 from src.evaluate import load_checkpoint
+from src.evaluation.clustering import cluster
+from src.evaluation.track_regression import TrackRegressionEvaluation
+from src.event_model import HITS
 from src.metrics.trackml_score import trackml_score
 from src.metrics.tracks import match_tracks, sum_counts, track_counts
-from src.tasks.track_regression import cluster_hits
 
 log = logging.getLogger("tune_hdbscan")
 
@@ -59,26 +61,27 @@ def score_grid(
     min_cluster_sizes: list[int],
     min_samples: list[int],
     *,
-    task,
+    evaluation: TrackRegressionEvaluation,
 ) -> pd.DataFrame:
-    """Mean TrackML score, DM efficiency and fake rate (pT >= task.rate_pt) for each grid point."""
+    """Mean TrackML score, DM efficiency and fake rate (pT >= the evaluation's rate_pt) per grid point."""
     rows = []
     for mcs, ms in itertools.product(min_cluster_sizes, min_samples):
         algo = clone(clusterer).set_params(min_cluster_size=mcs, min_samples=ms)
         start = time.perf_counter()
         scores, counts = [], []
         for e in events:
-            labels = cluster_hits(algo, e["pred"])
+            labels = cluster(algo, e["pred"])
             scores.append(trackml_score(particle_id=e["particle_id"], weight=e["weight"], track_id=labels))
             match = match_tracks(
                 labels,
                 e["particle_id"],
                 e["pt"],
-                min_cluster_size=task.min_cluster_hits,
-                min_particle_size=task.min_particle_hits,
+                noise=HITS.no_particle(e["particle_id"]),
+                min_cluster_size=evaluation.min_cluster_hits,
+                min_particle_size=evaluation.min_particle_hits,
             )
-            counts.append(track_counts(match, [task.rate_pt]))
-        rates = sum_counts(counts)[task.rate_pt].rates()
+            counts.append(track_counts(match, [evaluation.rate_pt]))
+        rates = sum_counts(counts)[evaluation.rate_pt].rates()
         rows.append(
             {
                 "min_cluster_size": mcs,
@@ -107,8 +110,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
 
     task, meta = load_checkpoint(args.ckpt)
-    if not hasattr(task, "clusterer"):
-        raise SystemExit(f"{args.ckpt}: not a track-regression checkpoint (task has no clusterer)")
+    evaluation = getattr(task, "evaluation", None)
+    if not isinstance(evaluation, TrackRegressionEvaluation):
+        raise SystemExit(f"{args.ckpt}: not a track-regression checkpoint (task=track_regression)")
     task.eval()
     cfg = OmegaConf.merge(OmegaConf.create(meta["config"]), OmegaConf.from_dotlist(args.set))
     datamodule = build_datamodule(cfg, task.view)
@@ -121,19 +125,21 @@ def main() -> None:
         )
     log.info("Predicting %d %s events", len(dataset), args.split)
     events = predict(task, dataset)
-    table = score_grid(events, task.clusterer, args.min_cluster_size, args.min_samples, task=task)
+    table = score_grid(
+        events, evaluation.clusterer, args.min_cluster_size, args.min_samples, evaluation=evaluation
+    )
     out = args.out or args.ckpt.resolve().parents[1] / f"tune_hdbscan_{args.split}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     best = table.iloc[0]
-    params = task.clusterer.get_params()
+    params = evaluation.clusterer.get_params()
     print(
         f"\ncurrent: min_cluster_size={params.get('min_cluster_size')}"
         f" min_samples={params.get('min_samples')}"
         f"\nbest on {len(events)} {args.split} events (TrackML score {best.trackml_score:.4f}):"
-        f"\n  task.clusterer.min_cluster_size={int(best.min_cluster_size)}"
-        f" task.clusterer.min_samples={int(best.min_samples)}\nwrote {out}"
+        f"\n  task.evaluation.clusterer.min_cluster_size={int(best.min_cluster_size)}"
+        f" task.evaluation.clusterer.min_samples={int(best.min_samples)}\nwrote {out}"
     )
 
 

@@ -13,6 +13,7 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from src.data.views import View
 from src.utils.run import instantiate_loggers
 
 log = logging.getLogger(__name__)
@@ -26,28 +27,28 @@ def _plain(node: DictConfig) -> DictConfig:
     return OmegaConf.create(OmegaConf.to_container(node, resolve=True))
 
 
-def build_view(cfg: DictConfig) -> Any:
+def build_view(cfg: DictConfig) -> View:
     """Instantiate the task's view of an event."""
     log.info("Instantiating view <%s>", cfg.task.view._target_)
-    return instantiate(_plain(cfg.task.view))
+    view = instantiate(_plain(cfg.task.view))
+    if not isinstance(view, View):
+        raise TypeError(f"task.view: {cfg.task.view._target_} is not a view (no inputs or not callable)")
+    return view
 
 
 def build_task(cfg: DictConfig) -> L.LightningModule:
-    """Instantiate the task's view, the backbone sized for it, and the task around both."""
+    """Instantiate the task's view, the backbone built from the view's inputs, and the task around both.
+
+    Components are built as partials and then called, so runtime objects (the view's :class:`InputSpec`,
+    the backbone) reach them as they are, never converted into configs."""
     view = build_view(cfg)
     log.info("Instantiating model <%s>", cfg.model._target_)
-    backbone = instantiate(
-        cfg.model,
-        in_dim=view.num_features,
-        coords_dim=view.coords_dim,
-        periodic=view.periodic,
-        links=view.links,
-    )
+    backbone = instantiate(_plain(cfg.model), _partial_=True)(view.inputs)
     log.info("Instantiating task <%s>", cfg.task._target_)
     task = _plain(cfg.task)
-    for key in _DATA_KEYS:  # the datamodule's (build_datamodule), not the task's
+    for key in (*_DATA_KEYS, "view"):  # the view is built above; the data keys are the datamodule's
         task.pop(key, None)
-    return instantiate(task, backbone=backbone, view=view, num_features=view.num_features)
+    return instantiate(task, _partial_=True)(backbone, view=view)
 
 
 def build_datamodule(cfg: DictConfig, view: Any) -> L.LightningDataModule:

@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 
 from src import config as _config  # registers the typed config schemas
 from src.compose import build_datamodule, build_task, build_trainer
-from src.utils.cluster import PreemptionCallback, checkpoint_progress, find_resume_checkpoint
+from src.utils.jobs import PreemptionCallback, checkpoint_progress, find_resume_checkpoint
 from src.utils.loggers import finish_loggers, keep_csv_history, log_config, log_test_artifacts
 from src.utils.run import StopFileCallback, report_test, run_metadata, scalar_metrics
 

@@ -1,22 +1,25 @@
-"""Shared fixtures: the repository paths, the real sample data, Hydra composition, tiny CLI runs."""
+"""Shared fixtures: the repository paths, the real sample data, Hydra composition, in-process runs on one
+session-wide tiny cache, and command-line runs where the command line itself is under test."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
 
 from src import config
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
 SHARED_DATA = Path(os.environ.get("HEPRECO_SHARED_DATA", REPO.parent / "shared" / "data"))
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 #: A tiny simulated dataset: low pileup, a thin phi sector, five events.
 TINY_SIM = [
@@ -26,20 +29,44 @@ TINY_SIM = [
     "dataset.split=[3,1,1]",
     "dataset.progress=false",
 ]
+#: Tiny simulated hit events for track regression: two simulated events in four subsets.
+TINY_HITS = [
+    "dataset.pileup=5",
+    "dataset.n_events=8",
+    "dataset.subsets_per_event=2",
+    "dataset.particles=[10,20]",
+    "dataset.split=[4,2,2]",
+    "dataset.progress=false",
+]
 
 config.register()
 
 
-@pytest.fixture
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that reads the real sample events must carry the ``requiresdata`` marker."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "shared_data" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("requiresdata") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(f"tests using shared_data need @pytest.mark.requiresdata: {unmarked}")
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The real sample events; tests needing them skip with the reason when absent."""
+    """The real sample events: tests needing them skip when absent, but fail in CI (CI=true)."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real sample events not found at {SHARED_DATA} (set HEPRECO_SHARED_DATA)")
+        message = f"real sample events not found at {SHARED_DATA} (set HEPRECO_SHARED_DATA)"
+        if IN_CI:
+            pytest.fail(f"{message}; CI must run the tests that read them")
+        pytest.skip(message)
     return SHARED_DATA
 
 
 @pytest.fixture
-def compose_cfg() -> Iterator:
+def compose_cfg() -> Iterator[Callable[..., DictConfig]]:
     """Compose ``conf/<name>.yaml`` with overrides, as the command line would (no run directory)."""
 
     def _compose(overrides: list[str], name: str = "train") -> DictConfig:
@@ -47,6 +74,33 @@ def compose_cfg() -> Iterator:
             return compose(config_name=name, overrides=overrides)
 
     yield _compose
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One event cache for the whole session: each tiny dataset is built once, then read by every run."""
+    return tmp_path_factory.mktemp("cache")
+
+
+def run_config(overrides: list[str], out: Path, cache: Path, *, name: str = "train") -> DictConfig:
+    """The composed config of a run in ``out`` with events cached in ``cache``, ready for ``train(cfg)``
+    or ``evaluate(cfg)`` in this process (the Hydra runtime is set as the command line would set it)."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name=name, overrides=overrides, return_hydra_config=True)
+    out.mkdir(parents=True, exist_ok=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(out)
+        cfg.hydra.runtime.cwd = str(REPO)
+        cfg.hydra.job.num = 0
+        cfg.paths.output_dir = str(out)
+        cfg.paths.log_dir = str(out.parent)
+        cfg.paths.cache_dir = str(cache)
+        cfg.paths.shared_data_dir = str(SHARED_DATA)
+        cfg.paths.stop_file = str(out / "STOP")
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
 
 
 def run_cli(
@@ -68,3 +122,14 @@ def run_cli(
 def run_dirs(tmp_path: Path) -> list[Path]:
     """Run directories created under ``tmp_path/outputs`` (those holding a .hydra folder)."""
     return sorted(p.parent for p in (tmp_path / "outputs").rglob(".hydra"))
+
+
+@pytest.fixture(scope="session")
+def sim_arrays() -> dict:
+    """Hit-level arrays (TrackML units) of one simulated event at pileup 5."""
+    from src.data.hits import sim_hit_arrays
+    from src.sim.tracker.config import TrackerSimConfig
+    from src.sim.tracker.simulate import simulate_event
+
+    cfg = TrackerSimConfig(pileup=5)
+    return sim_hit_arrays(simulate_event(cfg, 11), cfg, event_id=0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -24,13 +24,14 @@ class FullAttention(nn.Module):
 
     Args:
         max_scores: upper bound on heads × queries × keys handled by one SDPA call.
-        periodic: per-coordinate periodicity, given to every backend by the backbone; exact attention
-            needs none of it (the kernel already wraps φ in q̂, k̂).
+
+    Exact attention needs no locality, so no periodicity either (the kernel already wraps φ in q̂, k̂).
     """
 
-    def __init__(self, max_scores: int = 1 << 28, *, periodic: Sequence[bool] | None = None) -> None:
+    uses_periodic: ClassVar[bool] = False
+
+    def __init__(self, max_scores: int = 1 << 28) -> None:
         super().__init__()
-        del periodic
         if max_scores < 1:
             raise ValueError(f"max_scores must be >= 1, got {max_scores}")
         self.max_scores = max_scores

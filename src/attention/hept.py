@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -98,10 +98,12 @@ class HEPTAttention(nn.Module):
             larger is faster on GPUs).
     """
 
+    uses_periodic: ClassVar[bool] = True
+
     def __init__(
         self,
         block_size: int = 100,
-        n_hashes: int = 3,
+        n_hashes: int = 2,
         num_regions: int | Sequence[int] = 10,
         region_dims: Sequence[int] = (0, 1),
         bucket_width: float = 1.0,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -32,6 +33,8 @@ class WindowAttention(nn.Module):
         periodic: per-coordinate periodicity, given by the backbone; a periodic sort coordinate wraps.
         chunk_scores: scores (queries × keys × heads) computed per step, bounding the working memory.
     """
+
+    uses_periodic: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -8,8 +8,18 @@ from typing import Any
 
 from src.data.datamodule import EventDataModule
 from src.data.filtered import FilteredSource
+from src.data.hits import SimulatedHitSource, SubsetSpec, TrackMLSource
 from src.data.sources import HeptCmsRawSource, SimulatedLSSource
-from src.data.tracker_sim import TrackerSimConfig
+from src.reco.lst import LSTConfig
+from src.sim.tracker.config import TrackerSimConfig
+
+
+def _tracker_config(pileup: float, generator: Mapping[str, Any] | None) -> TrackerSimConfig:
+    """The tracker simulation's configuration: ``pileup`` and any further fields of ``generator``."""
+    try:
+        return TrackerSimConfig(pileup=float(pileup), **dict(generator or {}))
+    except TypeError as err:
+        raise TypeError(f"dataset.generator: {err} (allowed: the fields of TrackerSimConfig)") from err
 
 
 def simulated_line_segments(
@@ -19,27 +29,29 @@ def simulated_line_segments(
     n_events: int,
     seed: int,
     cache_dir: str | Path,
-    phi_sector: Sequence[float] | None = None,
-    generator: Mapping[str, Any] | None = None,
+    phi_sector: Sequence[float] | None,
+    generator: Mapping[str, Any] | None,
+    reco: Mapping[str, Any] | None,
     **loader: Any,
 ) -> EventDataModule:
-    """The embedded default: line segments of the built-in tracker simulation at pileup ``pileup``.
+    """The embedded default: line segments of the built-in tracker simulation at pileup ``pileup``,
+    reconstructed as LST does, in the φ sector ``phi_sector`` (None: the whole detector).
 
-    ``generator`` holds any further :class:`TrackerSimConfig` field; ``loader`` the DataModule options
-    (split, split_seed, batch_size, num_workers, in_memory, progress).
+    ``generator`` holds any further :class:`TrackerSimConfig` field, ``reco`` any :class:`LSTConfig`
+    field; ``loader`` the DataModule options (split, split_seed, batch_size, num_workers, in_memory,
+    progress).
     """
+    sim = _tracker_config(pileup, generator)
     sector = tuple(float(v) for v in phi_sector) if phi_sector is not None else None
     try:
-        sim = TrackerSimConfig(pileup=float(pileup), phi_sector=sector, **dict(generator or {}))
+        lst = LSTConfig(b_field=sim.b_field, phi_sector=sector, **dict(reco or {}))
     except TypeError as err:
-        raise TypeError(f"dataset.generator: {err} (allowed: the fields of TrackerSimConfig)") from err
-    source = SimulatedLSSource(sim, n_events=n_events, seed=seed, cache_dir=cache_dir)
+        raise TypeError(f"dataset.reco: {err} (allowed: the fields of LSTConfig but b_field)") from err
+    source = SimulatedLSSource(sim, lst, n_events=n_events, seed=seed, cache_dir=cache_dir)
     return EventDataModule(source, view, **loader)
 
 
-def hept_cms_raw(
-    *, view: Callable, path: str | Path, n_events: int | None = None, **loader: Any
-) -> EventDataModule:
+def hept_cms_raw(*, view: Callable, path: str | Path, n_events: int | None, **loader: Any) -> EventDataModule:
     """Real CMS LST events of the HEPT-CMS study (a directory of ``graph_N.pt`` files)."""
     return EventDataModule(HeptCmsRawSource(path, n_events=n_events), view, **loader)
 
@@ -48,9 +60,9 @@ def filtered_line_segments(
     *,
     view: Callable,
     path: str | Path,
-    fingerprint: str | None = None,
-    split: Sequence[float] | str | None = None,
-    split_seed: int | None = None,
+    fingerprint: str | None,
+    split: Sequence[float] | str | None,
+    split_seed: int | None,
     **loader: Any,
 ) -> EventDataModule:
     """Events filtered by a pileup model (a cache entry written by ``python -m src.filter``).
@@ -65,3 +77,66 @@ def filtered_line_segments(
     split = split if split is not None else parent.get("split", [0.8, 0.1, 0.1])
     split_seed = split_seed if split_seed is not None else parent.get("split_seed", 0)
     return EventDataModule(source, view, split=split, split_seed=split_seed, **loader)
+
+
+def simulated_hits(
+    *,
+    view: Any,
+    n_events: int,
+    seed: int,
+    cache_dir: str | Path,
+    pileup: float,
+    particles: Sequence[int] | None,
+    noise: bool,
+    subsets_per_event: int,
+    max_vertex_r: float | None,
+    min_hits: int,
+    generator: Mapping[str, Any] | None,
+    **loader: Any,
+) -> EventDataModule:
+    """Hit-level events of the built-in tracker simulation (whole events at ``pileup``, or subsets of
+    ``particles=[lo, hi]`` particles); ``generator`` holds further :class:`TrackerSimConfig` fields."""
+    sim = _tracker_config(pileup, generator)
+    subsets = SubsetSpec(
+        particles=None if particles is None else tuple(particles),
+        noise=noise,
+        per_event=subsets_per_event,
+        max_vertex_r=max_vertex_r,
+        min_hits=min_hits,
+    )
+    source = SimulatedHitSource(sim, n_events=n_events, seed=seed, cache_dir=cache_dir, subsets=subsets)
+    return EventDataModule(source, view, **loader)
+
+
+def trackml(
+    *,
+    view: Any,
+    path: str | Path,
+    n_events: int | None,
+    b_field: float,
+    particles: Sequence[int] | None,
+    noise: bool,
+    subsets_per_event: int,
+    max_vertex_r: float | None,
+    min_hits: int,
+    seed: int,
+    recompute_weights: bool,
+    **loader: Any,
+) -> EventDataModule:
+    """Events of a directory of TrackML CSV files (``dataset.path``), whole or as particle subsets."""
+    subsets = SubsetSpec(
+        particles=None if particles is None else tuple(particles),
+        noise=noise,
+        per_event=subsets_per_event,
+        max_vertex_r=max_vertex_r,
+        min_hits=min_hits,
+    )
+    source = TrackMLSource(
+        path,
+        n_events=n_events,
+        b_field=b_field,
+        subsets=subsets,
+        seed=seed,
+        recompute_weights=recompute_weights,
+    )
+    return EventDataModule(source, view, **loader)

@@ -1,14 +1,14 @@
-"""Hit-level events: the simulated tracker's hits and TrackML events, their subsets, and the hit view.
+"""Hit-level events: the simulated tracker's hits and TrackML events, and their particle subsets.
 
-Both sources give the per-hit arrays of :func:`src.data.trackml.event_arrays` (TrackML units: mm, GeV),
+Both sources give the per-hit arrays of :func:`src.io.trackml.event_arrays` (TrackML units: mm, GeV),
 so a model trained on one reads the other:
 
-* :class:`SimulatedHitSource` converts :func:`src.data.tracker_sim.simulate_event` events: positions to
+* :class:`SimulatedHitSource` converts :func:`src.sim.tracker.simulate.simulate_event` events: positions to
   mm; the truth position and momentum of each hit on its particle's helix (the measured position is
   smeared and, along the strips, quantised); TrackML-like ids (``volume_id`` 1/2/3 = −z disks / barrel /
   +z disks, ``layer_id`` = 2 × layer within the volume, ``module_id`` = simulation module); the
   challenge's truth weights. Cached per event with the generator's fingerprint.
-* :class:`TrackMLSource` reads a directory of TrackML CSV files (:mod:`src.data.trackml`).
+* :class:`TrackMLSource` reads a directory of TrackML CSV files (:mod:`src.io.trackml`).
 
 **Subsets** (as in the Trackformers study, :class:`SubsetSpec`): ``particles=[lo, hi]`` keeps, per
 event, a seeded random sample of n ~ U{lo..hi} of the particles that left hits, with all their hits; noise
@@ -30,15 +30,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch_geometric.data import Data
 
 from src.data.cache import Event, EventCache, fingerprint, to_tensors
-from src.data.datamodule import EventDataModule
-from src.data.detector import build_detector
 from src.data.sources import event_seed
-from src.data.tracker_sim import SimEvent, TrackerSimConfig, make_helices, simulate_event
-from src.data.trackml import event_arrays, find_events, read_event
+from src.io.trackml import event_arrays, find_events, read_event
 from src.metrics.trackml_score import hit_weights
+from src.sim.tracker.config import SimEvent, TrackerSimConfig
+from src.sim.tracker.geometry import build_geometry
+from src.sim.tracker.helix import make_helices
+from src.sim.tracker.simulate import simulate_event
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +88,11 @@ def helix_truth(
 
 
 def sim_hit_arrays(event: SimEvent, cfg: TrackerSimConfig, *, event_id: int) -> dict[str, np.ndarray]:
-    """The hit-level arrays (mm, GeV; see :func:`src.data.trackml.event_arrays`) of a simulated event,
+    """The hit-level arrays (mm, GeV; see :func:`src.io.trackml.event_arrays`) of a simulated event,
     with the challenge's truth weights."""
     hits, particles = event.hits, event.particles
     n = len(hits)
-    det = build_detector(cfg.connect_pt, cfg.b_field)
+    det = build_geometry()
     layer = hits["layer"].astype(np.int64)
     barrel = det.modules.barrel[hits["module_id"]]
     volume = np.where(
@@ -381,202 +381,3 @@ class TrackMLSource:
     def load(self, index: int) -> Event:
         file_index, k = divmod(index, self.subsets.per_event)
         return to_tensors(self._events(file_index)[k])
-
-
-# ---------------------------------------------------------------- the view
-
-
-#: Input features a hit view can use (positions in mm); ``phi`` enters as its sine and cosine.
-HIT_FEATURES = ("x", "y", "z", "r", "phi", "eta", "rho")
-#: Coordinates for attention locality; ``phi`` is periodic.
-HIT_COORDS = ("eta", "phi", "r", "z")
-#: Regression targets: the particle's polar angle, azimuth (as sine and cosine), charge and q/pT (1/GeV).
-HIT_TARGETS = ("theta", "sin_phi", "cos_phi", "q", "q_over_pt")
-
-
-def _hit_columns(pos: torch.Tensor) -> dict[str, torch.Tensor]:
-    x, y, z = pos.unbind(-1)
-    r = torch.hypot(x, y)
-    return {
-        "x": x,
-        "y": y,
-        "z": z,
-        "r": r,
-        "rho": torch.sqrt(r**2 + z**2),
-        "phi": torch.atan2(y, x),
-        "eta": torch.asinh(z / r.clamp_min(1e-6)),
-    }
-
-
-def hit_targets(names: Sequence[str], mom: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """Targets [N, len(names)] from particle momenta [N, 3] and charges [N] (rows of noise are junk)."""
-    pt = torch.hypot(mom[:, 0], mom[:, 1])
-    phi = torch.atan2(mom[:, 1], mom[:, 0])
-    columns = {
-        "theta": torch.atan2(pt, mom[:, 2]),
-        "sin_phi": torch.sin(phi),
-        "cos_phi": torch.cos(phi),
-        "q": q.double(),
-        "q_over_pt": q.double() / pt.clamp_min(1e-3),
-    }
-    return torch.stack([columns[n] for n in names], dim=1)
-
-
-class HitView:
-    """Tracker hits as model inputs and per-hit track-parameter targets.
-
-    ``x`` holds the named ``features`` of the hit position (``phi`` as sin, cos; not normalised: the task
-    fits the normalisation on training events). ``coords`` are the named locality coordinates (``phi``
-    periodic). ``y`` [N, T] holds the ``targets`` of each hit's particle and ``target_mask`` marks hits
-    that have a particle (noise hits have no target). All hit-level truth arrays ride along, for scoring
-    and for writing the event back in TrackML format.
-    """
-
-    def __init__(
-        self,
-        features: Sequence[str] = ("x", "y", "z", "r", "phi", "eta"),
-        coords: Sequence[str] = ("eta", "phi"),
-        targets: Sequence[str] = ("theta", "sin_phi", "cos_phi", "q"),
-    ) -> None:
-        for group, names, allowed in (
-            ("features", features, HIT_FEATURES),
-            ("coords", coords, HIT_COORDS),
-            ("targets", targets, HIT_TARGETS),
-        ):
-            unknown = [n for n in names if n not in allowed]
-            if unknown or not names:
-                raise ValueError(
-                    f"task.view.{group}: unknown or empty {list(names)}; allowed: {list(allowed)}"
-                )
-        self.features = tuple(features)
-        self.coords = tuple(coords)
-        self.targets = tuple(targets)
-        self.periodic = [c == "phi" for c in self.coords]
-        self.links = None  # hits are points: no start and end to link
-        self.feature_names = [
-            n for f in self.features for n in (("sin_phi", "cos_phi") if f == "phi" else (f,))
-        ]
-
-    @property
-    def num_features(self) -> int:
-        """Number of input feature columns."""
-        return len(self.feature_names)
-
-    @property
-    def coords_dim(self) -> int:
-        """Number of coordinate columns."""
-        return len(self.coords)
-
-    def __call__(self, event: Event) -> Data:
-        missing = [k for k in ("hit_pos", *_PASSTHROUGH) if k not in event]
-        if missing:
-            raise KeyError(
-                f"the hit view needs hit-level events (dataset=sim_hits or dataset=trackml); this event "
-                f"lacks {missing[:4]} (it has {sorted(event)[:6]}...)"
-            )
-        pos = event["hit_pos"].double()
-        cols = _hit_columns(pos)
-        feats = []
-        for f in self.features:
-            feats.extend((torch.sin(cols["phi"]), torch.cos(cols["phi"])) if f == "phi" else (cols[f],))
-        pid = event["particle_id"].long()
-        mom = event["particle_mom"].double()
-        has_particle = pid > 0
-        y = hit_targets(self.targets, mom, event["particle_q"]).float()
-        return Data(
-            x=torch.stack(feats, dim=1).float(),
-            coords=torch.stack([cols[c] for c in self.coords], dim=1).float(),
-            y=torch.where(has_particle[:, None], y, torch.zeros_like(y)),
-            target_mask=has_particle,
-            pt=torch.where(has_particle, torch.hypot(mom[:, 0], mom[:, 1]), 0.0).float(),
-            **{k: event[k] for k in _PASSTHROUGH},
-            num_nodes=len(pid),
-        )
-
-
-_PASSTHROUGH = (
-    "hit_id",
-    "hit_pos",
-    "volume_id",
-    "layer_id",
-    "module_id",
-    "particle_id",
-    "truth_pos",
-    "truth_mom",
-    "weight",
-    "particle_vertex",
-    "particle_mom",
-    "particle_q",
-    "particle_nhits",
-    "event_id",
-    "b_field",
-)
-
-
-# ---------------------------------------------------------------- dataset builders (conf/dataset/*.yaml)
-
-
-def simulated_hits(
-    *,
-    view: Any,
-    n_events: int,
-    seed: int,
-    cache_dir: str | Path,
-    pileup: float = 5.0,
-    particles: Sequence[int] | None = (10, 50),
-    noise: bool = True,
-    subsets_per_event: int = 1,
-    max_vertex_r: float | None = None,
-    min_hits: int = 1,
-    generator: Mapping[str, Any] | None = None,
-    **loader: Any,
-) -> EventDataModule:
-    """Hit-level events of the built-in tracker simulation (whole events at ``pileup``, or subsets of
-    ``particles=[lo, hi]`` particles); ``generator`` holds further :class:`TrackerSimConfig` fields."""
-    try:
-        sim = TrackerSimConfig(pileup=float(pileup), **dict(generator or {}))
-    except TypeError as err:
-        raise TypeError(f"dataset.generator: {err} (allowed: the fields of TrackerSimConfig)") from err
-    subsets = SubsetSpec(
-        particles=None if particles is None else tuple(particles),
-        noise=noise,
-        per_event=subsets_per_event,
-        max_vertex_r=max_vertex_r,
-        min_hits=min_hits,
-    )
-    source = SimulatedHitSource(sim, n_events=n_events, seed=seed, cache_dir=cache_dir, subsets=subsets)
-    return EventDataModule(source, view, **loader)
-
-
-def trackml(
-    *,
-    view: Any,
-    path: str | Path,
-    n_events: int | None = None,
-    b_field: float = 2.0,
-    particles: Sequence[int] | None = None,
-    noise: bool = True,
-    subsets_per_event: int = 1,
-    max_vertex_r: float | None = None,
-    min_hits: int = 1,
-    seed: int = 0,
-    recompute_weights: bool = False,
-    **loader: Any,
-) -> EventDataModule:
-    """Events of a directory of TrackML CSV files (``dataset.path``), whole or as particle subsets."""
-    subsets = SubsetSpec(
-        particles=None if particles is None else tuple(particles),
-        noise=noise,
-        per_event=subsets_per_event,
-        max_vertex_r=max_vertex_r,
-        min_hits=min_hits,
-    )
-    source = TrackMLSource(
-        path,
-        n_events=n_events,
-        b_field=b_field,
-        subsets=subsets,
-        seed=seed,
-        recompute_weights=recompute_weights,
-    )
-    return EventDataModule(source, view, **loader)

@@ -1,8 +1,10 @@
 """Event sources: where the line-segment events of a dataset come from.
 
-Every source yields events as a dict of tensors with the LS schema of :mod:`src.data.schema`: ``x``
+Every source yields events as a dict of tensors with the LS collection of :mod:`src.event_model`: ``x``
 float32 [N, 23], ``particle_id`` int64 (−1 = fake), ``sim_pt``/``sim_eta`` float32 (NaN where unknown),
-``track_length`` int64 (number of LS of the same sim track in the event, 0 for fakes).
+``track_length`` int64 (number of LS of the same sim track in the event, 0 for fakes). The simulated
+source runs the tracker simulation (:mod:`src.sim.tracker`) and then the LST reconstruction
+(:mod:`src.reco.lst`); the real one reads files (:mod:`src.io.hept_cms`).
 """
 
 from __future__ import annotations
@@ -10,16 +12,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import re
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-import torch
 
 from src.data.cache import Event, EventCache, fingerprint, to_tensors
-from src.data.schema import N_LS_FEATURES
-from src.data.tracker_sim import TrackerSimConfig, simulate_ls_event
+from src.io.hept_cms import find_graph_files, read_graph
+from src.reco.ls_features import line_segment_event
+from src.reco.lst import LSTConfig, build_line_segments, sector_window
+from src.sim.tracker.config import TrackerSimConfig
+from src.sim.tracker.simulate import simulate_event
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +65,42 @@ def event_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
 
 
-class SimulatedLSSource:
-    """Line segments from the built-in tracker simulation, cached per event.
+def simulate_ls_event(generator: TrackerSimConfig, lst: LSTConfig, seed: int) -> dict[str, np.ndarray]:
+    """Line segments of one simulated event: simulate the hits (only those the LS of ``lst.phi_sector``
+    can use), then reconstruct as LST does.
 
-    The cache key is a fingerprint of the generator configuration, the seed and the simulation version;
-    ``n_events`` is not part of it, so asking for more events extends the same cache.
+    Returns ``x`` float32 [N, 23] (columns of ``src.event_model.LS_FEATURE_NAMES``), ``particle_id``
+    int64 [N] (−1 = fake), ``sim_pt``/``sim_eta`` float32 [N] (NaN for fakes) and ``track_length`` int64
+    [N] (LS of the same particle in the event, 0 for fakes). Deterministic for a seed.
+    """
+    if lst.b_field != generator.b_field:
+        raise ValueError(
+            f"the LST reconstruction assumes B = {lst.b_field} T, the simulation has {generator.b_field}"
+        )
+    event = simulate_event(generator, seed, phi_window=sector_window(lst))
+    return line_segment_event(build_line_segments(event.hits, lst), event, lst.b_field)
+
+
+class SimulatedLSSource:
+    """Line segments from the built-in tracker simulation and LST reconstruction, cached per event.
+
+    The cache key is a fingerprint of the simulation and reconstruction configurations, the seed and the
+    simulation version; ``n_events`` is not part of it, so asking for more events extends the same cache.
     """
 
     def __init__(
-        self, generator: TrackerSimConfig, *, n_events: int, seed: int, cache_dir: str | Path
+        self,
+        generator: TrackerSimConfig,
+        lst: LSTConfig,
+        *,
+        n_events: int,
+        seed: int,
+        cache_dir: str | Path,
     ) -> None:
         if n_events < 1:
             raise ValueError(f"dataset.n_events must be >= 1, got {n_events}")
         self.generator = generator
+        self.lst = lst
         self.n_events = n_events
         self.seed = seed
         spec = {
@@ -82,6 +108,7 @@ class SimulatedLSSource:
             "version": SIMULATION_VERSION,
             "seed": seed,
             "generator": dataclasses.asdict(generator),
+            "lst": dataclasses.asdict(lst),
         }
         self.cache = EventCache(cache_dir, "sim_ls", spec)
         self.fingerprint = self.cache.fingerprint
@@ -90,7 +117,7 @@ class SimulatedLSSource:
         return self.n_events
 
     def _make(self, index: int) -> Event:
-        return to_tensors(simulate_ls_event(self.generator, event_seed(self.seed, index)))
+        return to_tensors(simulate_ls_event(self.generator, self.lst, event_seed(self.seed, index)))
 
     def prepare(self, *, progress: bool = True) -> None:
         self.cache.build(self.n_events, self._make, describe=describe_ls_event, progress=progress)
@@ -99,30 +126,13 @@ class SimulatedLSSource:
         return self.cache.load(index)
 
 
-_GRAPH_FILE = re.compile(r"graph_(\d+)\.pt$")
-
-
 class HeptCmsRawSource:
-    """Real CMS LST events of the HEPT-CMS study: a directory of ``graph_N.pt`` files.
-
-    Each file is a ``torch_geometric.data.Data`` with ``x`` float32 [N, 23] and ``particle_id`` (−1 =
-    fake). It is loaded with ``weights_only=True`` and only PyG's data classes allowed, so no arbitrary
-    code is unpickled. The events carry no simulated pT or η (NaN).
-    """
+    """Real CMS LST events of the HEPT-CMS study: a directory of ``graph_N.pt`` files
+    (:mod:`src.io.hept_cms`). The events carry no simulated pT or η (NaN)."""
 
     def __init__(self, path: str | Path, *, n_events: int | None = None) -> None:
         self.path = Path(path).expanduser()
-        if not self.path.is_dir():
-            raise FileNotFoundError(
-                f"dataset.path={self.path} is not a directory of graph_N.pt files "
-                "(e.g. dataset.path=../shared/data/hept-cms-lst/pu100)"
-            )
-        files = sorted(
-            (p for p in self.path.iterdir() if _GRAPH_FILE.search(p.name)),
-            key=lambda p: int(_GRAPH_FILE.search(p.name).group(1)),
-        )
-        if not files:
-            raise FileNotFoundError(f"no graph_N.pt files in dataset.path={self.path}")
+        files = find_graph_files(self.path)
         self.files = files[:n_events] if n_events else files
         digest = hashlib.sha256()
         for f in self.files:
@@ -137,44 +147,15 @@ class HeptCmsRawSource:
         del progress  # files are read lazily; nothing to build
 
     def load(self, index: int) -> Event:
-        path = self.files[index]
-        data = _load_pyg_data(path)
-        for field in ("x", "particle_id"):
-            if field not in data:
-                raise KeyError(f"{path}: field '{field}' missing (found {sorted(data)})")
-        x = data["x"].float()
-        if x.ndim != 2 or x.shape[1] != N_LS_FEATURES:
-            raise ValueError(f"{path}: field 'x' has shape {tuple(x.shape)}, expected [N, {N_LS_FEATURES}]")
-        pid = data["particle_id"].long().reshape(-1)
-        if len(pid) != len(x):
-            raise ValueError(f"{path}: 'particle_id' has {len(pid)} entries but 'x' has {len(x)} rows")
-        nan = torch.full((len(x),), float("nan"))
-        return {
-            "x": x,
-            "particle_id": pid,
-            "sim_pt": nan,
-            "sim_eta": nan.clone(),
-            "track_length": torch.from_numpy(track_lengths(pid.numpy())),
-        }
-
-
-def _load_pyg_data(path: Path) -> dict[str, torch.Tensor]:
-    """Load a saved ``torch_geometric.data.Data`` safely and return its tensors."""
-    from torch_geometric.data import Data
-    from torch_geometric.data.data import DataEdgeAttr, DataTensorAttr
-    from torch_geometric.data.storage import GlobalStorage
-
-    with torch.serialization.safe_globals([Data, DataEdgeAttr, DataTensorAttr, GlobalStorage]):
-        try:
-            obj = torch.load(path, weights_only=True)
-        except Exception as err:
-            raise ValueError(
-                f"{path}: not a torch_geometric Data file readable without unpickling code: {err}"
-            ) from err
-    if isinstance(obj, Data):
-        return {k: v for k, v in obj.to_dict().items() if isinstance(v, torch.Tensor)}
-    if isinstance(obj, dict):
-        return {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
-    raise ValueError(
-        f"{path}: expected a torch_geometric Data or a dict of tensors, got {type(obj).__name__}"
-    )
+        graph = read_graph(self.files[index])
+        pid = graph["particle_id"]
+        nan = np.full(len(pid), np.nan, dtype=np.float32)
+        return to_tensors(
+            {
+                "x": graph["x"],
+                "particle_id": pid,
+                "sim_pt": nan,
+                "sim_eta": nan.copy(),
+                "track_length": track_lengths(pid),
+            }
+        )

@@ -1,14 +1,32 @@
-"""Views: how a task sees a raw event (which objects, which features, which coordinates and targets)."""
+"""Views: how a task sees a raw event (which objects, which features, which coordinates and targets).
+
+A view satisfies :class:`View`: called on a raw event (a dict of tensors from a source) it returns the
+``torch_geometric.data.Data`` the task trains on, and ``inputs`` describes that data to the backbone.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch_geometric.data import Data
 
 from src.data.cache import Event
-from src.data.schema import LS_FEATURE_NAMES
+from src.event_model import HITS, LS, LS_FEATURE_NAMES, InputSpec
 
 _INDEX = {name: i for i, name in enumerate(LS_FEATURE_NAMES)}
+
+
+@runtime_checkable
+class View(Protocol):
+    """What a task needs of a view: the description of its inputs and the conversion of a raw event."""
+
+    inputs: InputSpec
+
+    def __call__(self, event: Event) -> Data: ...
+
+
 PERIODIC_COORDS = frozenset({"LS_phi"})
 
 
@@ -46,9 +64,7 @@ class LSView:
     anchor and direction, the continuation of a track (see ``CoordinateKernel``).
     """
 
-    def __init__(
-        self, coords: tuple[str, ...] | list[str] = ("LS_eta", "LS_phi"), links: bool = False
-    ) -> None:
+    def __init__(self, *, coords: Sequence[str] = ("LS_eta", "LS_phi"), links: bool) -> None:
         unknown = [c for c in coords if c not in _INDEX]
         if unknown:
             raise ValueError(
@@ -62,16 +78,12 @@ class LSView:
             self.periodic += [False, True, False, True, True, False]
             self.links = ((n, n + 1, n + 4, n + 5), (n + 2, n + 3, n + 4, n + 5))
         self.feature_names = ["LS_sinphi", "LS_cosphi", "LS_eta", "LS_logpt", *LS_FEATURE_NAMES[3:]]
-
-    @property
-    def num_features(self) -> int:
-        """Number of input feature columns."""
-        return len(self.feature_names)
-
-    @property
-    def coords_dim(self) -> int:
-        """Number of coordinate columns."""
-        return len(self.periodic)
+        self.inputs = InputSpec(
+            feature_names=tuple(self.feature_names),
+            coords=self.coords,
+            periodic=tuple(self.periodic),
+            links=self.links,
+        )
 
     def coordinates(self, raw: torch.Tensor) -> torch.Tensor:
         """Coordinate columns [N, coords_dim] from the raw [N, 23] LS columns."""
@@ -103,7 +115,7 @@ class LSView:
         return Data(
             x=self.features(raw),
             coords=self.coordinates(event["x"]),
-            y=(pid >= 0).float(),
+            y=torch.from_numpy(~LS.no_particle(pid.numpy())).float(),
             particle_id=pid,
             sim_pt=event["sim_pt"].float(),
             sim_eta=event["sim_eta"].float(),
@@ -111,3 +123,125 @@ class LSView:
             ls_pt=raw[:, _INDEX["LS_pt"]].contiguous(),
             num_nodes=len(raw),
         )
+
+
+# ---------------------------------------------------------------- hits
+
+
+#: Input features a hit view can use (positions in mm); ``phi`` enters as its sine and cosine.
+HIT_FEATURES = ("x", "y", "z", "r", "phi", "eta", "rho")
+#: Coordinates for attention locality; ``phi`` is periodic.
+HIT_COORDS = ("eta", "phi", "r", "z")
+#: Regression targets: the particle's polar angle, azimuth (as sine and cosine), charge and q/pT (1/GeV).
+HIT_TARGETS = ("theta", "sin_phi", "cos_phi", "q", "q_over_pt")
+
+
+def _hit_columns(pos: torch.Tensor) -> dict[str, torch.Tensor]:
+    x, y, z = pos.unbind(-1)
+    r = torch.hypot(x, y)
+    return {
+        "x": x,
+        "y": y,
+        "z": z,
+        "r": r,
+        "rho": torch.sqrt(r**2 + z**2),
+        "phi": torch.atan2(y, x),
+        "eta": torch.asinh(z / r.clamp_min(1e-6)),
+    }
+
+
+def hit_targets(names: Sequence[str], mom: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Targets [N, len(names)] from particle momenta [N, 3] and charges [N] (rows of noise are junk)."""
+    pt = torch.hypot(mom[:, 0], mom[:, 1])
+    phi = torch.atan2(mom[:, 1], mom[:, 0])
+    columns = {
+        "theta": torch.atan2(pt, mom[:, 2]),
+        "sin_phi": torch.sin(phi),
+        "cos_phi": torch.cos(phi),
+        "q": q.double(),
+        "q_over_pt": q.double() / pt.clamp_min(1e-3),
+    }
+    return torch.stack([columns[n] for n in names], dim=1)
+
+
+class HitView:
+    """Tracker hits as model inputs and per-hit track-parameter targets.
+
+    ``x`` holds the named ``features`` of the hit position (``phi`` as sin, cos; not normalised: the task
+    fits the normalisation on training events). ``coords`` are the named locality coordinates (``phi``
+    periodic). ``y`` [N, T] holds the ``targets`` of each hit's particle and ``target_mask`` marks hits
+    that have a particle (noise hits have no target). All hit-level truth arrays ride along, for scoring
+    and for writing the event back in TrackML format.
+    """
+
+    def __init__(
+        self,
+        features: Sequence[str] = ("x", "y", "z", "r", "phi", "eta"),
+        coords: Sequence[str] = ("eta", "phi"),
+        targets: Sequence[str] = ("theta", "sin_phi", "cos_phi", "q"),
+    ) -> None:
+        for group, names, allowed in (
+            ("features", features, HIT_FEATURES),
+            ("coords", coords, HIT_COORDS),
+            ("targets", targets, HIT_TARGETS),
+        ):
+            unknown = [n for n in names if n not in allowed]
+            if unknown or not names:
+                raise ValueError(
+                    f"task.view.{group}: unknown or empty {list(names)}; allowed: {list(allowed)}"
+                )
+        self.features = tuple(features)
+        self.coords = tuple(coords)
+        self.targets = tuple(targets)
+        self.periodic = [c == "phi" for c in self.coords]
+        self.feature_names = [
+            n for f in self.features for n in (("sin_phi", "cos_phi") if f == "phi" else (f,))
+        ]
+        self.inputs = InputSpec(
+            feature_names=tuple(self.feature_names), coords=self.coords, periodic=tuple(self.periodic)
+        )
+
+    def __call__(self, event: Event) -> Data:
+        missing = [k for k in ("hit_pos", *_PASSTHROUGH) if k not in event]
+        if missing:
+            raise KeyError(
+                f"the hit view needs hit-level events (dataset=sim_hits or dataset=trackml); this event "
+                f"lacks {missing[:4]} (it has {sorted(event)[:6]}...)"
+            )
+        pos = event["hit_pos"].double()
+        cols = _hit_columns(pos)
+        feats = []
+        for f in self.features:
+            feats.extend((torch.sin(cols["phi"]), torch.cos(cols["phi"])) if f == "phi" else (cols[f],))
+        pid = event["particle_id"].long()
+        mom = event["particle_mom"].double()
+        has_particle = torch.from_numpy(~HITS.no_particle(pid.numpy()))
+        y = hit_targets(self.targets, mom, event["particle_q"]).float()
+        return Data(
+            x=torch.stack(feats, dim=1).float(),
+            coords=torch.stack([cols[c] for c in self.coords], dim=1).float(),
+            y=torch.where(has_particle[:, None], y, torch.zeros_like(y)),
+            target_mask=has_particle,
+            pt=torch.where(has_particle, torch.hypot(mom[:, 0], mom[:, 1]), 0.0).float(),
+            **{k: event[k] for k in _PASSTHROUGH},
+            num_nodes=len(pid),
+        )
+
+
+_PASSTHROUGH = (
+    "hit_id",
+    "hit_pos",
+    "volume_id",
+    "layer_id",
+    "module_id",
+    "particle_id",
+    "truth_pos",
+    "truth_mom",
+    "weight",
+    "particle_vertex",
+    "particle_mom",
+    "particle_q",
+    "particle_nhits",
+    "event_id",
+    "b_field",
+)

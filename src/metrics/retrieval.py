@@ -17,7 +17,7 @@ included, ``particle_id < 0``) to see how fakes crowd the neighbourhoods. Fakes 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
@@ -114,23 +114,4 @@ def mean_at_thresholds(
     for t in thresholds:
         sel = np.ones(len(values), bool) if t <= 0 else pt >= t
         out[with_threshold(prefix, t)] = float(values[sel].mean()) if sel.any() else float("nan")
-    return out
-
-
-def ap_at_k_metrics(
-    result: APAtK,
-    pt: Mapping[str, npt.ArrayLike],
-    thresholds: Iterable[float],
-) -> dict[str, float]:
-    """Mean AP@k and R-precision of the queries at each pT threshold, for each named pT array.
-
-    ``pt`` maps a name to a per-object pT array [N] (indexed by ``result.index``), e.g.
-    ``{"pt": sim_pt, "lspt": ls_pt}`` gives ``ap@k_pt0.9``, ``r_precision_pt0.9``, ``ap@k_lspt0.9``, ….
-    """
-    thresholds = list(thresholds)
-    out: dict[str, float] = {}
-    for name, values in pt.items():
-        query_pt = np.asarray(values, dtype=np.float64).reshape(-1)[result.index]
-        out |= mean_at_thresholds(result.ap, query_pt, thresholds, prefix=f"ap@k_{name}")
-        out |= mean_at_thresholds(result.r_precision, query_pt, thresholds, prefix=f"r_precision_{name}")
     return out

@@ -96,7 +96,7 @@ def match_tracks(
     particle_id: npt.ArrayLike,
     pt: npt.ArrayLike,
     *,
-    noise: npt.ArrayLike | None = None,
+    noise: npt.ArrayLike,
     min_cluster_size: int = 3,
     min_particle_size: int = 3,
 ) -> TrackMatch:
@@ -106,7 +106,8 @@ def match_tracks(
         labels: predicted cluster per object; ``< 0`` = unclustered.
         particle_id: true particle per object.
         pt: true transverse momentum of each object's particle (ignored for noise).
-        noise: boolean mask of noise objects; default ``particle_id <= 0``.
+        noise: boolean mask of the objects of no particle (noise hits, fake segments): each collection
+            has its own convention (``src.event_model``), so the caller states it.
         min_cluster_size: smallest cluster that counts as a track candidate.
         min_particle_size: fewest objects for a particle to be reconstructable.
     """
@@ -114,7 +115,7 @@ def match_tracks(
     n = len(labels)
     pid = _as_1d("particle_id", particle_id, n).astype(np.int64)
     pt = _as_1d("pt", pt, n).astype(np.float64)
-    noise = pid <= 0 if noise is None else _as_1d("noise", noise, n).astype(bool)
+    noise = _as_1d("noise", noise, n).astype(bool)
     # one id for every noise object, below every real id
     pid = np.where(noise, np.iinfo(np.int64).min, pid)
 

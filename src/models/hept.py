@@ -7,8 +7,10 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from src.attention import AttentionBackend, build_attention
 from src.attention.kernel import CoordinateKernel, check_periodic, embed_coords, embedded_dim
 from src.attention.links import continuation_pairs, link_attention, link_point_columns
+from src.event_model import InputSpec
 
 
 class KernelAttentionBlock(nn.Module):
@@ -117,16 +119,13 @@ class HEPT(nn.Module):
     """Transformer backbone over the objects of each event, with swappable kernel attention.
 
     Args:
-        in_dim: object feature width F.
-        coords_dim: coordinate width C (e.g. 2 for η, φ).
-        attention: factory of an attention backend (e.g. a Hydra ``_partial_`` of ``HEPTAttention``),
-            called once per layer as ``attention(periodic=...)``; the module maps
-            (q̂, k̂, v, coords, batch) to [N, H, head_dim].
+        inputs: what the view gives (feature and coordinate widths, periodicity, link columns).
+        attention: factory of an attention backend (a Hydra ``_partial_`` of the ``attention`` group),
+            built once per layer by :func:`src.attention.build_attention`.
         h_dim: embedding width.
         num_heads: attention heads per layer.
         n_layers: transformer blocks.
         out_dim: width of the returned object embeddings.
-        periodic: per-coordinate flag, True for an angle in radians (φ); ``None``: none is periodic.
         dropout: dropout rate on the residual branches.
         head_dim: width per head; ``None`` uses h_dim (the paper's 8 heads of 24).
         ffn_mult: feed-forward hidden width as a multiple of h_dim.
@@ -134,10 +133,10 @@ class HEPT(nn.Module):
         head_layers: linear layers of the readout MLP (the paper's 5).
         encoder_hidden: hidden width of the per-object feature encoder (the paper: h_dim).
         encoder_layers: linear layers of the feature encoder (the paper: 2, without LayerNorm).
-        links: (start, end) coordinate columns of objects with two end points (the view's ``links``).
         link_heads: heads per block whose kernel links one object's end to another's start (see
             :class:`CoordinateKernel`), attending exactly over the objects that start where the query ends
             (:mod:`src.attention.links`), not through the backend; 0 keeps every head on the backend.
+            Needs the view's link columns (``inputs.links``).
         link_tolerance: largest difference of two point coordinates (η, φ) that still counts as one point.
         sink: give every head a null key with a learnable kernel value, so that its output fades where
             no key is close (e.g. a segment without continuation); the attention backend must take it.
@@ -145,28 +144,31 @@ class HEPT(nn.Module):
 
     def __init__(
         self,
-        in_dim: int,
-        coords_dim: int,
-        attention: Callable[..., nn.Module],
+        inputs: InputSpec,
         *,
-        h_dim: int = 24,
-        num_heads: int = 8,
+        attention: Callable[..., AttentionBackend],
+        link_heads: int,
+        sink: bool,
+        h_dim: int = 64,
+        num_heads: int = 4,
+        head_dim: int | None = 16,
         n_layers: int = 4,
         out_dim: int = 24,
-        periodic: Sequence[bool] | None = None,
         dropout: float = 0.0,
-        head_dim: int | None = None,
         ffn_mult: int = 2,
         head_hidden: int = 256,
         head_layers: int = 5,
         encoder_hidden: int = 256,
         encoder_layers: int = 3,
-        links: Sequence[Sequence[int]] | None = None,
-        link_heads: int = 0,
         link_tolerance: float = 1e-5,
-        sink: bool = False,
     ) -> None:
         super().__init__()
+        in_dim, coords_dim, periodic, links = (
+            inputs.num_features,
+            inputs.coords_dim,
+            inputs.periodic,
+            inputs.links,
+        )
         sizes = {"in_dim": in_dim, "coords_dim": coords_dim, "h_dim": h_dim, "num_heads": num_heads}
         sizes |= {"n_layers": n_layers, "out_dim": out_dim, "ffn_mult": ffn_mult, "head_hidden": head_hidden}
         sizes |= {
@@ -180,6 +182,11 @@ class HEPT(nn.Module):
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.periodic = check_periodic(periodic, coords_dim)
         self.out_dim = out_dim
+        if link_heads and links is None:
+            raise ValueError(
+                f"model.link_heads={link_heads} needs objects with two ends (a view with links, e.g. "
+                "task.view.links=true); set model.link_heads=0 for this view"
+            )
         self.link_points = link_point_columns(links) if link_heads else None
         self.link_tolerance = link_tolerance
         self.encoder = feature_encoder(
@@ -191,7 +198,7 @@ class HEPT(nn.Module):
                 num_heads,
                 head_dim or h_dim,
                 coords_dim,
-                attention(periodic=self.periodic),
+                build_attention(attention, self.periodic),
                 periodic=self.periodic,
                 dropout=dropout,
                 ffn_mult=ffn_mult,

@@ -2,42 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import Tensor, nn
 
 from src.attention.kernel import check_periodic, embed_coords, embedded_dim
+from src.event_model import InputSpec
 
 
 class MLP(nn.Module):
     """Per-object MLP on features and coordinates; it sees no other object (``batch`` is ignored).
 
     Args:
-        in_dim: object feature width F.
-        coords_dim: coordinate width C.
+        inputs: what the view gives (feature and coordinate widths, periodicity); the link columns, if
+            any, are coordinates like the others to a context-free model.
         hidden_dim: width of the hidden layers.
         n_layers: hidden layers (Linear, LayerNorm, ReLU, Dropout), followed by the output Linear.
         out_dim: width of the returned object embeddings.
         dropout: dropout rate after each hidden layer.
-        periodic: per-coordinate flag, True for an angle embedded as (cos, sin); ``None``: none.
-        links: the view's linked coordinate columns; unused (a context-free model links nothing).
     """
 
     def __init__(
         self,
-        in_dim: int,
-        coords_dim: int,
+        inputs: InputSpec,
+        *,
         hidden_dim: int = 256,
         n_layers: int = 5,
         out_dim: int = 24,
-        *,
         dropout: float = 0.0,
-        periodic: Sequence[bool] | None = None,
-        links: Sequence[Sequence[int]] | None = None,
     ) -> None:
         super().__init__()
-        del links
+        in_dim, coords_dim, periodic = inputs.num_features, inputs.coords_dim, inputs.periodic
         if min(in_dim, coords_dim, hidden_dim, n_layers, out_dim) < 1:
             raise ValueError(f"sizes must be >= 1, got {in_dim, coords_dim, hidden_dim, n_layers, out_dim}")
         if not 0.0 <= dropout < 1.0:

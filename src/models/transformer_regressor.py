@@ -15,7 +15,9 @@ from collections.abc import Callable, Sequence
 
 from torch import Tensor, nn
 
+from src.attention import AttentionBackend, build_attention
 from src.attention.kernel import CoordinateKernel, check_periodic
+from src.event_model import InputSpec
 
 
 class EncoderLayer(nn.Module):
@@ -73,37 +75,38 @@ class TransformerRegressor(nn.Module):
     """Encoder-only transformer over the hits of each event; returns per-hit embeddings [N, d_model].
 
     Args:
-        in_dim: hit feature width F.
-        coords_dim: coordinate width C (used by the attention backend, e.g. φ for ``window``).
-        attention: factory of the attention backend, called once per layer as ``attention(periodic=...)``.
+        inputs: what the view gives (feature and coordinate widths, periodicity, link columns).
+        attention: factory of the attention backend, built once per layer by
+            :func:`src.attention.build_attention`.
         d_model: embedding width (the study's small model: 32).
         num_heads: attention heads (4); d_model must be a multiple.
         n_layers: encoder layers (6).
         dim_feedforward: hidden width of the feed-forward blocks (128).
         dropout: dropout on the residual branches and inside the feed-forward blocks.
-        periodic: per-coordinate flag, True for an angle in radians; ``None``: none is periodic.
         norm_first: pre-norm layers (and a final LayerNorm) instead of PyTorch's default post-norm.
         coord_kernel: augment queries and keys with the coordinates (HEPT's kernel); off in the study.
-        links: the view's linked (start, end) coordinate columns, kept out of the coordinate kernel.
     """
 
     def __init__(
         self,
-        in_dim: int,
-        coords_dim: int,
-        attention: Callable[..., nn.Module],
+        inputs: InputSpec,
         *,
+        attention: Callable[..., AttentionBackend],
         d_model: int = 32,
         num_heads: int = 4,
         n_layers: int = 6,
         dim_feedforward: int = 128,
         dropout: float = 0.0,
-        periodic: Sequence[bool] | None = None,
         norm_first: bool = False,
         coord_kernel: bool = False,
-        links: Sequence[Sequence[int]] | None = None,
     ) -> None:
         super().__init__()
+        in_dim, coords_dim, periodic, links = (
+            inputs.num_features,
+            inputs.coords_dim,
+            inputs.periodic,
+            inputs.links,
+        )
         sizes = {"in_dim": in_dim, "coords_dim": coords_dim, "d_model": d_model, "num_heads": num_heads}
         sizes |= {"n_layers": n_layers, "dim_feedforward": dim_feedforward}
         if min(sizes.values()) < 1 or d_model % num_heads:
@@ -118,7 +121,7 @@ class TransformerRegressor(nn.Module):
                 d_model,
                 num_heads,
                 dim_feedforward,
-                attention(periodic=self.periodic),
+                build_attention(attention, self.periodic),
                 coords_dim=coords_dim,
                 periodic=self.periodic,
                 coord_kernel=coord_kernel,

@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torch_geometric.data import Batch
 
+from src.data.views import View
+
 log = logging.getLogger(__name__)
 
 
@@ -56,8 +58,10 @@ class EventTask(L.LightningModule):
     """Base of the per-task LightningModules: a backbone, a normaliser and the optimisation recipe.
 
     ``optimizer`` is a partial (``torch.optim.AdamW`` with its hyperparameters from the config) that takes
-    the parameters; ``view`` turns raw events into model inputs (kept so the task can be applied to new
-    events); ``monitor``/``monitor_mode`` name the validation metric that selects the best checkpoint.
+    the parameters; ``view`` turns raw events into model inputs and describes them (kept so the task can
+    be applied to new events); the remaining keywords are the optimisation recipe of the task's config
+    (required: their values live in ``conf/task/*.yaml``); ``monitor``/``monitor_mode`` name the
+    validation metric that selects the best checkpoint.
     ``run_metadata`` (config, dataset fingerprint, seed, git commit) is set by the entry point and
     written into every checkpoint under the key ``"hepreco"``.
     """
@@ -66,18 +70,17 @@ class EventTask(L.LightningModule):
         self,
         backbone: nn.Module,
         *,
-        num_features: int,
+        view: View,
         optimizer: Callable[..., torch.optim.Optimizer],
-        view: Callable | None = None,
-        monitor: str | None = None,
-        monitor_mode: str = "max",
-        warmup_fraction: float = 0.1,
-        min_lr_ratio: float = 0.0,
-        normalizer_events: int = 32,
+        monitor: str,
+        monitor_mode: str,
+        warmup_fraction: float,
+        min_lr_ratio: float,
+        normalizer_events: int,
     ) -> None:
         super().__init__()
         self.backbone = backbone
-        self.normalizer = FeatureNormalizer(num_features)
+        self.normalizer = FeatureNormalizer(view.inputs.num_features)
         self.optimizer_factory = optimizer
         self.view = view
         self.monitor = monitor

@@ -11,16 +11,15 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 from torch_geometric.data import Batch
 
-from src.metrics import binary_classification_metrics, precision_recall_curve
+from src.evaluation.classification import write_classification_report
+from src.metrics import binary_classification_metrics
 from src.metrics.naming import with_threshold
 from src.tasks.base import EventTask
 from src.tasks.losses import event_imbalance_alpha, focal_loss
-from src.utils.plotting import plot_pr_curve, plot_score_histogram
 
 log = logging.getLogger(__name__)
 
@@ -104,36 +103,17 @@ class PileupTask(EventTask):
         metrics, scores, labels, events = self._metrics("test")
         self.log_dict({f"test/{k}": v for k, v in metrics.items()})
         if self.trainer.is_global_zero:
-            self._write_test_artifacts(metrics, scores, labels, events)
-
-    def _write_test_artifacts(
-        self, metrics: dict[str, float], scores: np.ndarray, labels: np.ndarray, events: np.ndarray
-    ) -> None:
-        plots = self.output_dir / "plots"
-        plots.mkdir(parents=True, exist_ok=True)
-        precision, recall, _ = precision_recall_curve(scores, labels)
-        marks = {
-            f"{100 * r:g}% recall": (r, metrics[with_threshold("precision@recall", r)]) for r in self.recalls
-        }
-        plot_pr_curve(precision, recall, plots / "pr_curve.png", marks=marks, title="Test: true vs fake LS")
-        threshold = float(self.score_threshold)
-        plot_score_histogram(
-            scores,
-            labels,
-            plots / "score_histogram.png",
-            threshold=None if np.isnan(threshold) else threshold,
-        )
-        rows = []
-        for event in np.unique(events):
-            sel = events == event
-            per_event = binary_classification_metrics(
-                scores[sel], labels[sel], recalls=self.recalls, beta=self.beta
+            threshold = float(self.score_threshold)
+            write_classification_report(
+                self.output_dir,
+                scores,
+                labels,
+                events,
+                metrics=metrics,
+                recalls=self.recalls,
+                beta=self.beta,
+                threshold=None if np.isnan(threshold) else threshold,
             )
-            rows.append(
-                {"event": int(event), "n_ls": int(sel.sum()), "fake_fraction": float(1 - labels[sel].mean())}
-                | per_event
-            )
-        pd.DataFrame(rows).to_csv(self.output_dir / "test_per_event.csv", index=False)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         super().on_save_checkpoint(checkpoint)

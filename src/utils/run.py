@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
 
-from src.utils.cluster import register_resolvers
+from src.utils.jobs import register_resolvers
 
 log = logging.getLogger(__name__)
 _REPO = Path(__file__).resolve().parents[2]

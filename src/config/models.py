@@ -1,0 +1,63 @@
+"""Schemas of ``model=`` (backbones)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import MISSING
+
+
+@dataclass
+class HEPTModelConf:
+    """``model=hept``: the HEPT backbone."""
+
+    _target_: str = "src.models.hept.HEPT"
+    h_dim: int = MISSING
+    num_heads: int = MISSING
+    head_dim: Any = MISSING  # int or null (= h_dim)
+    n_layers: int = MISSING
+    out_dim: int = MISSING
+    dropout: float = MISSING
+    ffn_mult: int = MISSING
+    head_hidden: int = MISSING
+    head_layers: int = MISSING
+    encoder_hidden: int = MISSING
+    encoder_layers: int = MISSING
+    link_heads: int = MISSING
+    link_tolerance: float = MISSING
+    sink: bool = MISSING
+    attention: Any = MISSING
+
+
+@dataclass
+class MLPModelConf:
+    """``model=mlp``: the per-object baseline."""
+
+    _target_: str = "src.models.mlp.MLP"
+    hidden_dim: int = MISSING
+    n_layers: int = MISSING
+    out_dim: int = MISSING
+    dropout: float = MISSING
+
+
+@dataclass
+class TransformerRegressorModelConf:
+    """``model=transformer_regressor``: linear embedding + transformer encoder (Trackformers)."""
+
+    _target_: str = "src.models.transformer_regressor.TransformerRegressor"
+    d_model: int = MISSING
+    num_heads: int = MISSING
+    n_layers: int = MISSING
+    dim_feedforward: int = MISSING
+    dropout: float = MISSING
+    norm_first: bool = MISSING
+    coord_kernel: bool = MISSING
+    attention: Any = MISSING
+
+
+SCHEMAS = {
+    ("model", "hept"): HEPTModelConf,
+    ("model", "mlp"): MLPModelConf,
+    ("model", "transformer_regressor"): TransformerRegressorModelConf,
+}

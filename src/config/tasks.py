@@ -1,0 +1,91 @@
+"""Schemas of ``task=`` and of the views (``task.view``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import MISSING
+
+
+@dataclass
+class LSViewConf:
+    """``task.view`` for line-segment tasks."""
+
+    _target_: str = "src.data.views.LSView"
+    coords: list[str] = MISSING
+    links: bool = MISSING
+
+
+@dataclass
+class HitViewConf:
+    """``task.view`` for hit-level tasks: input features, locality coordinates and regression targets."""
+
+    _target_: str = "src.data.views.HitView"
+    features: list[str] = MISSING
+    coords: list[str] = MISSING
+    targets: list[str] = MISSING
+
+
+@dataclass
+class TaskConf:
+    """Fields shared by every task (the optimisation recipe and the monitored metric)."""
+
+    _target_: str = MISSING
+    monitor: str = MISSING
+    monitor_mode: str = MISSING
+    warmup_fraction: float = MISSING
+    min_lr_ratio: float = MISSING
+    normalizer_events: int = MISSING
+    train_tiles: int = MISSING
+    tile_column: int = MISSING
+    optimizer: Any = MISSING
+
+
+@dataclass
+class PileupTaskConf(TaskConf):
+    """``task=pileup``: focal loss with per-event imbalance weight; precision at high recall."""
+
+    _target_: str = "src.tasks.pileup.PileupTask"
+    gamma: float = MISSING
+    imbalance_multiplier: float = MISSING
+    recalls: list[float] = MISSING
+    beta: float = MISSING
+    threshold_recall: float = MISSING
+    view: LSViewConf = MISSING
+
+
+@dataclass
+class TrackingTaskConf(TaskConf):
+    """``task=tracking``: LS embedding with InfoNCE on LDA radius-graph pairs; AP@k and track candidates."""
+
+    _target_: str = "src.tasks.tracking.TrackingTask"
+    radius: float = MISSING
+    max_neighbours_factor: float = MISSING
+    all_positives: bool = MISSING
+    sigma: float = MISSING
+    tau: float = MISSING
+    fake_negatives: bool = MISSING
+    lda_components: int = MISSING
+    lda_events: int = MISSING
+    lda_max_tracks: int = MISSING
+    lda_residual: float = MISSING
+    evaluation: Any = MISSING
+    view: LSViewConf = MISSING
+
+
+@dataclass
+class TrackRegressionTaskConf(TaskConf):
+    """``task=track_regression``: per-hit track parameters (MSE), HDBSCAN, TrackML score."""
+
+    _target_: str = "src.tasks.track_regression.TrackRegressionTask"
+    cluster_val: bool = MISSING
+    evaluation: Any = MISSING
+    view: HitViewConf = MISSING
+
+
+SCHEMAS = {
+    ("task", "pileup"): PileupTaskConf,
+    ("task", "tracking"): TrackingTaskConf,
+    ("task", "track_regression"): TrackRegressionTaskConf,
+}

@@ -1,0 +1,147 @@
+"""Every task × model pair trains and tests in this process (``train(cfg)`` on a config composed as the
+command line would, over one session-wide tiny cache) and writes its summary; a short run learns: the pileup
+classifier beats the trivial one and track regression beats random track labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from src.evaluate import evaluate
+from src.metrics.trackml_score import trackml_score
+from src.train import train
+from tests.conftest import TINY_HITS, TINY_SIM, run_config
+
+PILEUP_KEYS = {
+    "test/precision@recall0.99",
+    "test/precision@recall0.999",
+    "test/auprc",
+    "test/f1",
+    "test/fbeta3",
+}
+TRACKING_KEYS = {
+    *(f"test/ap@k_pt{t}" for t in ("0.0", "0.5", "0.9")),
+    *(
+        f"test/{m}_pt{t}"
+        for m in ("eff_dm", "eff_perfect", "eff_lhc", "fake_dm")
+        for t in ("0.0", "0.5", "0.9")
+    ),
+    "test/all/ap@k_pt0.9",
+    "test/all/eff_dm_pt0.9",
+    "test/graph_saturation",
+    "baseline/ap@k_pt0.9",
+    "baseline/eff_dm_pt0.9",
+    "baseline/all/ap@k_pt0.9",
+}
+REGRESSION_KEYS = {
+    "test/trackml_score",
+    "test/eff_perfect",
+    "test/eff_dm",
+    "test/eff_lhc",
+    "test/fake_dm",
+    "test/eff_dm_pt0.9",
+    "test/model_time_s",
+    "test/cluster_time_s",
+    "baseline/trackml_score",
+    "baseline/eff_dm",
+}
+PROVENANCE = {"dataset_fingerprint", "seed", "git_commit"}
+
+#: (task, model, extra overrides, summary keys): the supported matrix.
+MATRIX = [
+    ("pileup", "hept", TINY_SIM, PILEUP_KEYS),
+    ("pileup", "mlp", TINY_SIM, PILEUP_KEYS),
+    ("tracking", "hept", TINY_SIM, TRACKING_KEYS),
+    ("tracking", "mlp", TINY_SIM, TRACKING_KEYS),
+    ("track_regression", "transformer_regressor", [*TINY_HITS, "attention=full"], REGRESSION_KEYS),
+    ("track_regression", "transformer_regressor", [*TINY_HITS, "attention=hept"], REGRESSION_KEYS),
+    ("track_regression", "transformer_regressor", [*TINY_HITS, "attention=window"], REGRESSION_KEYS),
+]
+
+
+def _run(overrides: list[str], out: Path, cache: Path) -> tuple[dict[str, float], dict]:
+    metrics, objects = train(run_config(overrides, out, cache))
+    return metrics, json.loads((out / "summary.json").read_text()) | {"_objects": objects}
+
+
+@pytest.mark.parametrize(
+    "case", MATRIX, ids=[f"{t}-{m}" + ("-" + e[-1] if "attention" in e[-1] else "") for t, m, e, _ in MATRIX]
+)
+def test_fast_dev_run(tmp_path, session_cache, case: tuple) -> None:
+    task, model, extra, keys = case
+    _, summary = _run(
+        [f"task={task}", f"model={model}", "debug=fast_dev_run", *extra], tmp_path, session_cache
+    )
+    assert summary.keys() >= keys | PROVENANCE
+    assert (tmp_path / "summary.json").is_file()
+
+
+def test_a_short_pileup_run_beats_the_trivial_classifier(tmp_path, session_cache) -> None:
+    """AUPRC of a constant score is the positive fraction; three epochs of the MLP must clear it by 0.05."""
+    metrics, summary = _run(
+        ["task=pileup", "model=mlp", "trainer.max_epochs=3", *TINY_SIM], tmp_path, session_cache
+    )
+    datamodule = summary["_objects"]["datamodule"]
+    labels = np.concatenate([d.y.numpy() for d in datamodule.datasets["test"]])
+    assert 0.05 < labels.mean() < 0.95
+    print(f"AUPRC {metrics['test/auprc']:.3f}, positive fraction {labels.mean():.3f}")
+    assert metrics["test/auprc"] > labels.mean() + 0.05, (metrics["test/auprc"], labels.mean())
+    ckpt = tmp_path / "checkpoints" / "best.ckpt"
+    evaluated, _ = evaluate(
+        run_config(
+            [f"ckpt_path={ckpt}", *TINY_SIM, "dataset.split=all"],
+            tmp_path / "eval",
+            session_cache,
+            name="evaluate",
+        )
+    )
+    assert 0.0 < evaluated["test/auprc"] <= 1.0
+
+
+def test_a_short_track_regression_run_beats_random_tracks(tmp_path, session_cache) -> None:
+    """Four epochs of the regressor on the tiny hit events: its TrackML score is above that of random track
+    labels with the same number of tracks per event (which scores ~0)."""
+    metrics, summary = _run(
+        ["task=track_regression", "model=transformer_regressor", "trainer.max_epochs=4", *TINY_HITS],
+        tmp_path,
+        session_cache,
+    )
+    rng = np.random.default_rng(0)
+    random_scores = []
+    for data in summary["_objects"]["datamodule"].datasets["test"]:
+        pid, weight = data.particle_id.numpy(), data.weight.numpy()
+        n_tracks = len(np.unique(pid[pid > 0]))
+        random_scores.append(
+            trackml_score(particle_id=pid, weight=weight, track_id=rng.integers(0, n_tracks, len(pid)))
+        )
+    print(f"TrackML score {metrics['test/trackml_score']:.3f}, random labels {np.mean(random_scores):.3f}")
+    assert metrics["test/trackml_score"] > float(np.mean(random_scores)) + 0.1, (
+        metrics["test/trackml_score"],
+        random_scores,
+    )
+
+
+@pytest.mark.requiresdata
+@pytest.mark.parametrize("task", ["pileup", "tracking"])
+def test_real_cms_events_train_and_test(tmp_path, session_cache, shared_data, task: str) -> None:
+    overrides = [
+        f"task={task}",
+        "model=mlp",
+        "dataset=hept_cms_raw",
+        f"dataset.path={shared_data / 'hept-cms-lst' / 'pu50'}",
+        "trainer.max_epochs=1",
+        "dataset.progress=false",
+    ]
+    if task == "tracking":
+        overrides.append("task.evaluation.evaluate_all_ls=false")
+    _, summary = _run(overrides, tmp_path, session_cache)
+    if task == "pileup":
+        assert 0.0 < summary["test/auprc"] <= 1.0
+        return
+    assert 0.0 <= summary["test/ap@k_pt0.0"] <= 1.0
+    assert 0.0 <= summary["test/ap@k_lspt0.9"] <= 1.0  # by reconstructed LS pT
+    assert summary["test/ap@k_pt0.9"] is None  # no simulated pT in real events
+    assert 0.0 <= summary["test/eff_dm_pt0.0"] <= 1.0

@@ -1,0 +1,55 @@
+"""Asserts the InfoNCE loss of the tracking task on hand-computed and degenerate cases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from src.tasks.losses import info_nce_loss
+
+
+def test_info_nce_hand_computed() -> None:
+    emb = torch.tensor([[0.0], [1.0], [2.0]])
+    pairs = torch.tensor([[0, 0], [1, 2]])
+    positive = torch.tensor([True, False])
+    sigma, tau = 0.75, 0.05
+    s_pos, s_neg = math.exp(-1 / (2 * sigma**2)), math.exp(-2 / (2 * sigma**2))
+    expected = -math.log(math.exp(s_pos / tau) / (math.exp(s_pos / tau) + math.exp(s_neg / tau)))
+    assert float(info_nce_loss(emb, pairs, positive, sigma=sigma, tau=tau)) == pytest.approx(
+        expected, rel=1e-5
+    )
+
+
+def test_info_nce_pulls_positives_and_pushes_negatives() -> None:
+    emb = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.2]], requires_grad=True)
+    pairs = torch.tensor([[0, 0, 1, 2], [1, 2, 0, 0]])
+    positive = torch.tensor([True, False, True, False])
+    info_nce_loss(emb, pairs, positive).backward()
+    stepped = emb.detach() - 0.01 * emb.grad
+    before, after = torch.cdist(emb.detach(), emb.detach()), torch.cdist(stepped, stepped)
+    assert after[0, 1] < before[0, 1]  # same track: closer
+    assert after[0, 2] > before[0, 2]  # other track: further
+
+
+def test_info_nce_perfect_embedding_scores_lower() -> None:
+    rng = np.random.default_rng(0)
+    pid = torch.from_numpy(np.repeat(np.arange(20), 5))
+    pairs = torch.combinations(torch.arange(100), 2).T
+    pairs = torch.cat([pairs, pairs.flip(0)], dim=1)
+    positive = pid[pairs[0]] == pid[pairs[1]]
+    perfect = torch.from_numpy(rng.normal(scale=10.0, size=(20, 24))).float()[pid]
+    random = torch.from_numpy(rng.normal(size=(100, 24))).float()
+    assert info_nce_loss(perfect, pairs, positive) < 0.1 * info_nce_loss(random, pairs, positive)
+
+
+def test_info_nce_degenerate_inputs() -> None:
+    emb = torch.zeros(3, 4, requires_grad=True)  # coincident points: distance 0
+    pairs = torch.tensor([[0, 1], [1, 2]])
+    loss = info_nce_loss(emb, pairs, torch.tensor([True, True]))
+    loss.backward()
+    assert torch.isfinite(emb.grad).all()
+    none = info_nce_loss(emb, pairs, torch.tensor([False, False]))
+    assert float(none.detach()) == 0.0 and none.requires_grad
