@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import subprocess
 import time
 from collections.abc import Mapping
@@ -40,6 +41,43 @@ def git_commit() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{sha}+dirty" if dirty else sha
+
+
+def machine() -> dict[str, Any]:
+    """What the run ran on: CPU model and count, torch threads, the accelerator if any, versions."""
+    import platform
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info: dict[str, Any] = {
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def command_line() -> str | None:
+    """``python -m <entry point> <overrides>`` of this Hydra run (None outside a Hydra application)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    hydra = HydraConfig.get()
+    module = f"src.{hydra.job.name}" if hydra.job.name else "src"
+    return " ".join(["python -m", module, *hydra.overrides.task])
 
 
 def run_metadata(cfg: DictConfig, *, fingerprint: str) -> dict[str, Any]:
@@ -106,8 +144,14 @@ def report_test(
     """
     metrics = scalar_metrics(trainer.callback_metrics, ("test/", "baseline/"))
     if trainer.is_global_zero:
-        wall = {"wall_time_s": round(time.time() - start, 1)}
-        write_summary(out / "summary.json", {**metrics, **provenance, **wall})
+        run = {
+            "wall_time_s": round(time.time() - start, 1),
+            "cpu_time_s": round(time.process_time(), 1),
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "machine": machine(),
+            "command": command_line(),
+        }
+        write_summary(out / "summary.json", {**metrics, **provenance, **run})
         print_metric_table(metrics, title=f"Test metrics ({out})")
     return metrics
 
