@@ -119,6 +119,13 @@ def run_cli(
     )
 
 
+def assert_ok(proc: subprocess.CompletedProcess) -> None:
+    """A command-line run exited 0; else fail with the ends of its output."""
+    assert proc.returncode == 0, (
+        f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}"
+    )
+
+
 def run_dirs(tmp_path: Path) -> list[Path]:
     """Run directories created under ``tmp_path/outputs`` (those holding a .hydra folder)."""
     return sorted(p.parent for p in (tmp_path / "outputs").rglob(".hydra"))

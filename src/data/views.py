@@ -14,6 +14,7 @@ from torch_geometric.data import Data
 
 from src.data.cache import Event
 from src.event_model import HITS, LS, LS_FEATURE_NAMES, InputSpec
+from src.io.trackml import HIT_ARRAYS
 
 _INDEX = {name: i for i, name in enumerate(LS_FEATURE_NAMES)}
 
@@ -228,20 +229,5 @@ class HitView:
         )
 
 
-_PASSTHROUGH = (
-    "hit_id",
-    "hit_pos",
-    "volume_id",
-    "layer_id",
-    "module_id",
-    "particle_id",
-    "truth_pos",
-    "truth_mom",
-    "weight",
-    "particle_vertex",
-    "particle_mom",
-    "particle_q",
-    "particle_nhits",
-    "event_id",
-    "b_field",
-)
+#: What the hit view passes through from the event, for scoring and for writing it back as TrackML.
+_PASSTHROUGH = (*HIT_ARRAYS, "event_id", "b_field")

@@ -7,7 +7,7 @@ import json
 
 import torch
 
-from tests.conftest import TINY_SIM, run_cli, run_dirs
+from tests.conftest import TINY_SIM, assert_ok, run_cli, run_dirs
 
 SUMMARY_KEYS = {
     "test/precision@recall0.99",
@@ -21,15 +21,9 @@ SUMMARY_KEYS = {
 }
 
 
-def _ok(proc) -> None:
-    assert proc.returncode == 0, (
-        f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}"
-    )
-
-
 def test_train_then_evaluate(tmp_path) -> None:
     proc = run_cli("src.train", ["task=pileup", "model=mlp", "trainer.max_epochs=2", *TINY_SIM], tmp_path)
-    _ok(proc)
+    assert_ok(proc)
     (run,) = run_dirs(tmp_path)
     for name in (
         "checkpoints/best.ckpt",
@@ -60,7 +54,7 @@ def test_train_then_evaluate(tmp_path) -> None:
         [f"ckpt_path={run / 'checkpoints/best.ckpt'}", *TINY_SIM, "dataset.split=all"],
         tmp_path,
     )
-    _ok(proc)
+    assert_ok(proc)
     (eval_run,) = [r for r in run_dirs(tmp_path) if "evaluate" in r.parts]
     evaluated = json.loads((eval_run / "summary.json").read_text())
     assert evaluated["dataset_fingerprint"] == summary["dataset_fingerprint"]
@@ -70,7 +64,7 @@ def test_train_then_evaluate(tmp_path) -> None:
 def test_stop_file_ends_training_gracefully(tmp_path) -> None:
     (tmp_path / "STOP").touch()
     proc = run_cli("src.train", ["task=pileup", "model=mlp", "trainer.max_epochs=50", *TINY_SIM], tmp_path)
-    _ok(proc)
+    assert_ok(proc)
     (run,) = run_dirs(tmp_path)
     summary = json.loads((run / "summary.json").read_text())
     assert summary["epochs_completed"] <= 1

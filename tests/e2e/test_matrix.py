@@ -14,41 +14,7 @@ from src.evaluate import evaluate
 from src.metrics.trackml_score import trackml_score
 from src.train import train
 from tests.conftest import TINY_HITS, TINY_SIM, run_config
-
-PILEUP_KEYS = {
-    "test/precision@recall0.99",
-    "test/precision@recall0.999",
-    "test/auprc",
-    "test/f1",
-    "test/fbeta3",
-}
-TRACKING_KEYS = {
-    *(f"test/ap@k_pt{t}" for t in ("0.0", "0.5", "0.9")),
-    *(
-        f"test/{m}_pt{t}"
-        for m in ("eff_dm", "eff_perfect", "eff_lhc", "fake_dm")
-        for t in ("0.0", "0.5", "0.9")
-    ),
-    "test/all/ap@k_pt0.9",
-    "test/all/eff_dm_pt0.9",
-    "test/graph_saturation",
-    "baseline/ap@k_pt0.9",
-    "baseline/eff_dm_pt0.9",
-    "baseline/all/ap@k_pt0.9",
-}
-REGRESSION_KEYS = {
-    "test/trackml_score",
-    "test/eff_perfect",
-    "test/eff_dm",
-    "test/eff_lhc",
-    "test/fake_dm",
-    "test/eff_dm_pt0.9",
-    "test/model_time_s",
-    "test/cluster_time_s",
-    "baseline/trackml_score",
-    "baseline/eff_dm",
-}
-PROVENANCE = {"dataset_fingerprint", "seed", "git_commit"}
+from tests.e2e.keys import PILEUP_KEYS, PROVENANCE, REGRESSION_KEYS, TRACKING_KEYS
 
 #: (task, model, extra overrides, summary keys): the supported matrix.
 MATRIX = [

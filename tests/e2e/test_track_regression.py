@@ -1,5 +1,6 @@
-"""Track regression from the command line: a fast dev run per attention; train, then evaluate on the real
-TrackML event mini1 and re-score its written submission."""
+"""Track regression trained, then its checkpoint evaluated on the real TrackML event mini1: the run writes
+its submissions and events, the written event is the input event, and re-scoring the written submission
+gives the reported score."""
 
 from __future__ import annotations
 
@@ -8,74 +9,37 @@ import json
 import pandas as pd
 import pytest
 
+from src.evaluate import evaluate
 from src.io.trackml import read_event, read_table
 from src.metrics.trackml_score import trackml_score
-from tests.conftest import run_cli, run_dirs
-
-TINY_HITS = [
-    "task=track_regression",
-    "model=transformer_regressor",
-    "model.n_layers=2",
-    "dataset.n_events=6",
-    "dataset.subsets_per_event=3",
-    "dataset.particles=[10,20]",
-    "dataset.split=[3,1,2]",
-    "dataset.batch_size=2",
-    "dataset.progress=false",
-]
-
-
-SUMMARY_KEYS = {
-    "test/trackml_score",
-    "test/eff_perfect",
-    "test/eff_dm",
-    "test/eff_lhc",
-    "test/fake_dm",
-    "test/eff_dm_pt0.9",
-    "test/model_time_s",
-    "test/cluster_time_s",
-    "baseline/trackml_score",
-    "baseline/eff_dm",
-}
-
-
-def _ok(proc) -> None:
-    assert proc.returncode == 0, (
-        f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}"
-    )
-
-
-@pytest.mark.parametrize("attention", ["hept", "window"])
-def test_fast_dev_run(tmp_path, attention: str) -> None:
-    _ok(run_cli("src.train", [*TINY_HITS, f"attention={attention}", "debug=fast_dev_run"], tmp_path))
-    (run,) = run_dirs(tmp_path)
-    summary = json.loads((run / "summary.json").read_text())
-    assert summary.keys() >= SUMMARY_KEYS
-    assert 0.0 <= summary["test/trackml_score"] <= 1.0
+from src.train import train
+from tests.conftest import TINY_HITS, run_config
+from tests.e2e.keys import REGRESSION_KEYS
 
 
 @pytest.mark.requiresdata
-def test_train_full_attention_then_evaluate_on_mini1(tmp_path, shared_data) -> None:
-    _ok(run_cli("src.train", [*TINY_HITS, "attention=full", "trainer.max_epochs=1"], tmp_path))
-    (run,) = run_dirs(tmp_path)
+def test_train_then_evaluate_on_mini1_and_rescore_the_submission(
+    tmp_path, session_cache, shared_data
+) -> None:
+    run = tmp_path / "train"
+    overrides = ["task=track_regression", "model=transformer_regressor", "trainer.max_epochs=1", *TINY_HITS]
+    train(run_config(overrides, run, session_cache))
     summary = json.loads((run / "summary.json").read_text())
-    assert summary.keys() >= SUMMARY_KEYS
+    assert summary.keys() >= REGRESSION_KEYS
     for name in ("checkpoints/best.ckpt", "plots/parameters_heatmap.png", "test_per_event.csv"):
         assert (run / name).is_file(), name
     per_event = pd.read_csv(run / "test_per_event.csv")
-    assert len(per_event) == 2 and {"model_time_s", "cluster_time_s", "baseline_trackml_score"} <= set(
-        per_event
-    )
+    assert len(per_event) == 2
+    assert {"model_time_s", "cluster_time_s", "baseline_trackml_score"} <= set(per_event)
     for event_id in per_event["event_id"]:
         assert (run / "submissions" / f"event{event_id:09d}-submission.csv").is_file()
 
     mini1 = shared_data / "trackml" / "mini1"
+    evaluated = tmp_path / "evaluate"
     overrides = [f"ckpt_path={run / 'checkpoints/best.ckpt'}", "dataset=trackml", f"dataset.path={mini1}"]
-    _ok(run_cli("src.evaluate", [*overrides, "dataset.split=all"], tmp_path))
-    (evaluated,) = [r for r in run_dirs(tmp_path) if "evaluate" in r.parts]
+    evaluate(run_config([*overrides, "dataset.split=all"], evaluated, session_cache, name="evaluate"))
     summary = json.loads((evaluated / "summary.json").read_text())
-    assert summary.keys() >= SUMMARY_KEYS
-    # the written event is the input event; re-scoring the written submission gives the reported score
+    assert summary.keys() >= REGRESSION_KEYS
     event = read_event(evaluated / "events", 1000)
     original = read_event(mini1, 1000)
     for part, key in (("hits", "hit_id"), ("truth", "hit_id"), ("particles", "particle_id")):

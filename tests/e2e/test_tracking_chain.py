@@ -9,30 +9,8 @@ from pathlib import Path
 
 import torch
 
-from tests.conftest import TINY_SIM, run_cli, run_dirs
-
-TRACKING_KEYS = {
-    *(f"test/ap@k_pt{t}" for t in ("0.0", "0.5", "0.9")),
-    *(
-        f"test/{m}_pt{t}"
-        for m in ("eff_dm", "eff_perfect", "eff_lhc", "fake_dm")
-        for t in ("0.0", "0.5", "0.9")
-    ),
-    "test/all/ap@k_pt0.9",
-    "test/all/eff_dm_pt0.9",
-    "test/graph_saturation",
-    "baseline/ap@k_pt0.9",
-    "baseline/eff_dm_pt0.9",
-    "baseline/all/ap@k_pt0.9",
-    "dataset_fingerprint",
-}
-
-
-def _ok(proc) -> None:
-    assert proc.returncode == 0, (
-        f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}"
-    )
-
+from tests.conftest import TINY_SIM, assert_ok, run_cli, run_dirs
+from tests.e2e.keys import TRACKING_KEYS
 
 # --- InfoNCE ------------------------------------------------------------------------------------------
 
@@ -46,14 +24,14 @@ def _digest(folder: Path) -> dict[str, str]:
 
 
 def test_pileup_filter_then_tracking_on_filtered(tmp_path) -> None:
-    _ok(run_cli("src.train", ["task=pileup", "model=mlp", "trainer.max_epochs=1", *TINY_SIM], tmp_path))
+    assert_ok(run_cli("src.train", ["task=pileup", "model=mlp", "trainer.max_epochs=1", *TINY_SIM], tmp_path))
     (pileup_run,) = run_dirs(tmp_path)
     cache = tmp_path / "cache"
     (parent,) = cache.iterdir()
     before = _digest(parent)
 
     ckpt = pileup_run / "checkpoints" / "best.ckpt"
-    _ok(run_cli("src.filter", [f"ckpt_path={ckpt}", "recall=[0.9,0.99]"], tmp_path))
+    assert_ok(run_cli("src.filter", [f"ckpt_path={ckpt}", "recall=[0.9,0.99]"], tmp_path))
     (filter_run,) = [r for r in run_dirs(tmp_path) if "filter" in r.parts]
     assert _digest(parent) == before, "the parent dataset was modified"
     entries = sorted(p for p in cache.iterdir() if p.name.startswith("filtered-"))
@@ -67,7 +45,9 @@ def test_pileup_filter_then_tracking_on_filtered(tmp_path) -> None:
     assert len(list(info[0.9].glob("event_*.pt"))) == 5
     assert (filter_run / "filtered.csv").is_file()
 
-    _ok(run_cli("src.train", ["task=tracking", "model=mlp", "trainer.max_epochs=1", *TINY_SIM], tmp_path))
+    assert_ok(
+        run_cli("src.train", ["task=tracking", "model=mlp", "trainer.max_epochs=1", *TINY_SIM], tmp_path)
+    )
     (tracking_run,) = [r for r in run_dirs(tmp_path) if "tracking-mlp" in r.parts]
     summary = json.loads((tracking_run / "summary.json").read_text())
     assert summary.keys() >= TRACKING_KEYS
@@ -81,7 +61,7 @@ def test_pileup_filter_then_tracking_on_filtered(tmp_path) -> None:
     fingerprint = info[0.99].name.removeprefix("filtered-")
     tracking_ckpt = tracking_run / "checkpoints" / "best.ckpt"
     overrides = [f"ckpt_path={tracking_ckpt}", "dataset=filtered", f"dataset.fingerprint={fingerprint}"]
-    _ok(run_cli("src.evaluate", overrides, tmp_path))
+    assert_ok(run_cli("src.evaluate", overrides, tmp_path))
     (eval_run,) = [r for r in run_dirs(tmp_path) if "evaluate" in r.parts]
     evaluated = json.loads((eval_run / "summary.json").read_text())
     assert evaluated["dataset_fingerprint"] == fingerprint

@@ -13,15 +13,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TINY_SIM, run_cli, run_dirs
+from tests.conftest import TINY_SIM, assert_ok, run_cli, run_dirs
 
 #: no network: any HTTP(S) connection attempt goes to a closed local port and fails at once
 NO_NETWORK = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
 TWO_EPOCHS = ["task=pileup", "model=mlp", "trainer.max_epochs=2", "trainer.enable_progress_bar=false"]
-
-
-def _ok(proc: subprocess.CompletedProcess) -> None:
-    assert proc.returncode == 0, f"--- stdout\n{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-6000:]}"
 
 
 def _records(path: Path):
@@ -67,7 +63,7 @@ def test_wandb_offline_without_network(tmp_path, monkeypatch) -> None:
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb-home"))
     proc = run_cli("src.train", [*TWO_EPOCHS, "logger=[csv,wandb]", *TINY_SIM], tmp_path, timeout=600)
-    _ok(proc)
+    assert_ok(proc)
     (run,) = run_dirs(tmp_path)
     assert (run / "metrics.csv").is_file()  # the csv logger of the combination
     wb = wandb_records(run)
@@ -114,7 +110,7 @@ def _tensorboard_tags(run: Path) -> dict[str, set[str]]:
 
 def test_tensorboard_logger(tmp_path) -> None:
     proc = run_cli("src.train", [*TWO_EPOCHS, "logger=tensorboard", *TINY_SIM], tmp_path)
-    _ok(proc)
+    assert_ok(proc)
     (run,) = run_dirs(tmp_path)
     tags = _tensorboard_tags(run)
     assert {"train/loss", "val/precision@recall0.99", "test/auprc"} <= tags["scalar"]
@@ -141,7 +137,7 @@ def test_default_run_never_imports_wandb(tmp_path) -> None:
         timeout=600,
         check=False,
     )
-    _ok(proc)
+    assert_ok(proc)
     assert "WANDB_IMPORTED=False" in proc.stdout
 
 
