@@ -14,6 +14,7 @@ from torch import nn
 from torch_geometric.data import Batch
 
 from src.data.views import View
+from src.models import Backbone
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class EventTask(L.LightningModule):
 
     def __init__(
         self,
-        backbone: nn.Module,
+        backbone: Backbone,
         *,
         view: View,
         optimizer: Callable[..., torch.optim.Optimizer],
@@ -79,6 +80,8 @@ class EventTask(L.LightningModule):
         normalizer_events: int,
     ) -> None:
         super().__init__()
+        if not isinstance(backbone, Backbone):
+            raise TypeError(f"{type(backbone).__name__} is not a backbone (an nn.Module with out_dim)")
         self.backbone = backbone
         self.normalizer = FeatureNormalizer(view.inputs.num_features)
         self.optimizer_factory = optimizer
