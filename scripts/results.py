@@ -53,13 +53,18 @@ def run_dir(page: str, row: dict[str, Any]) -> Path:
     return REPO / "outputs" / "results" / page / row["id"]
 
 
-def row_command(page: str, row: dict[str, Any]) -> list[str]:
-    """The full command line of a row (entry point, its overrides, the run directory)."""
-    words = shlex.split(row["command"].replace("${shared}", str(shared_dir())))
+def row_command(page: str, row: dict[str, Any], *, shown: bool = False) -> list[str]:
+    """The full command line of a row (entry point, its overrides, the run directory); ``shown``: as the
+    page prints it (``python``, the shared data as ``../shared/data``, paths relative to the repository,
+    no run directory)."""
+    shared = "../shared/data" if shown else str(shared_dir())
+    words = shlex.split(row["command"].replace("${shared}", shared))
     module, overrides = words[0], words[1:]
     if "checkpoint" in row:
         ckpt = run_dir(page, {"id": row["checkpoint"]}) / "checkpoints" / "best.ckpt"
-        overrides.append(f"ckpt_path={ckpt}")
+        overrides.append(f"ckpt_path={ckpt.relative_to(REPO) if shown else ckpt}")
+    if shown:
+        return ["python", "-m", module, *overrides]
     return [sys.executable, "-m", module, *overrides, f"hydra.run.dir={run_dir(page, row)}"]
 
 
@@ -113,9 +118,10 @@ def section_table(page: str, section: dict[str, Any], footnotes: list[str]) -> l
             lines.append(f"| {row['label']} | " + " | ".join("not run" for _ in metrics) + " | | |")
             continue
         summary = json.loads(path.read_text())
+        command = shlex.join(row_command(page, row, shown=True))
+        commit = str(summary.get("git_commit"))[:12]
         footnotes.append(
-            f"`{shlex.join(row_command(page, row)[1:-1])}` — commit `{str(summary.get('git_commit'))[:12]}`, "
-            f"{summary.get('finished_at', '?')}, {machine(summary)}"
+            f"`{command}` — commit `{commit}`, {summary.get('finished_at', '?')}, {machine(summary)}"
         )
         cells = [fmt(summary.get(m)) for m in metrics]
         lines.append(

@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from src import config as _config
 from src.compose import build_datamodule, build_task, build_trainer
-from src.utils.run import report_test
+from src.utils.run import git_commit, report_test
 
 log = logging.getLogger(__name__)
 _config.register()
@@ -55,6 +55,7 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         "checkpoint": str(Path(cfg.ckpt_path).resolve()),
         "dataset_fingerprint": datamodule.fingerprint,
         "train_dataset_fingerprint": meta.get("dataset_fingerprint"),
+        "git_commit": git_commit(),
         "train_git_commit": meta.get("git_commit"),
         "seed": cfg.seed,
     }

@@ -44,7 +44,8 @@ def git_commit() -> str:
 
 
 def machine() -> dict[str, Any]:
-    """What the run ran on: CPU model and count, torch threads, the accelerator if any, versions."""
+    """What the run ran on: CPU model and count, torch threads, the load at the end (1, 5, 15 min), the
+    accelerator if any, versions."""
     import platform
 
     import torch
@@ -61,6 +62,7 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "load_average": [round(x, 1) for x in os.getloadavg()],
         "python": platform.python_version(),
         "torch": torch.__version__,
     }
