@@ -96,11 +96,10 @@ def fmt(value: Any) -> str:
 def machine(summary: dict[str, Any]) -> str:
     """One short description of the machine of a run."""
     m = summary.get("machine") or {}
-    parts = [
-        m.get("gpu") or m.get("cpu", "?"),
-        f"{m.get('cpus', '?')} CPUs",
-        f"{m.get('torch_threads', '?')} threads",
-    ]
+    parts = [m.get("gpu") or m.get("cpu", "?"), f"{m.get('cpus', '?')} CPUs"]
+    parts.append(f"torch threads {m.get('torch_threads', '?')}")
+    if m.get("load_average"):
+        parts.append(f"load average {m['load_average'][0]} at the end (a shared machine slows wall times)")
     return ", ".join(str(p) for p in parts)
 
 
