@@ -278,7 +278,7 @@ class SimulatedHitSource:
             "source": "tracker_sim/hits",
             "version": HITS_VERSION,
             "seed": seed,
-            "generator": dataclasses.asdict(generator),
+            "generator": generator.describe(),
             "subsets": self.subsets.describe(),
         }
         self.cache = EventCache(cache_dir, "sim_hits", spec)

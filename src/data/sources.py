@@ -107,7 +107,7 @@ class SimulatedLSSource:
             "source": "tracker_sim/line_segments",
             "version": SIMULATION_VERSION,
             "seed": seed,
-            "generator": dataclasses.asdict(generator),
+            "generator": generator.describe(),
             "lst": dataclasses.asdict(lst),
         }
         self.cache = EventCache(cache_dir, "sim_ls", spec)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,10 +37,12 @@ PARTICLE_DTYPE = np.dtype(
         ("pz", np.float64),
         ("q", np.int8),
         ("parent_id", np.int64),  # 0 = none (primaries, conversion electrons)
-        ("process", np.int8),  # PRIMARY, CONVERSION or NUCLEAR
+        ("process", np.int8),  # PRIMARY, CONVERSION, NUCLEAR or DECAY
     ]
 )
-PRIMARY, CONVERSION, NUCLEAR = 0, 1, 2
+PRIMARY, CONVERSION, NUCLEAR, DECAY = 0, 1, 2, 3
+#: Sources of the pileup interactions (``TrackerSimConfig.minbias``).
+MINBIAS_SOURCES = ("own", "pythia")
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,9 @@ class TrackerSimConfig:
     """Every knob of the simulation, with physical defaults (cm, GeV, T)."""
 
     pileup: float = 200.0  # Poisson mean of minimum-bias interactions
+    # pileup interactions from the spectra below ("own") or from Pythia 8 pp minimum bias at 14 TeV
+    # ("pythia": src.sim.tracker.minbias.pythia_pileup); the hard scatter always uses the spectra below
+    minbias: str = "own"
     b_field: float = 3.8
     # luminous region
     beam_sigma_z: float = 4.5
@@ -79,6 +86,21 @@ class TrackerSimConfig:
         """Check ranges."""
         if self.pileup < 0 or not 0.0 <= self.hit_efficiency <= 1.0 or self.max_turns <= 0:
             raise ValueError("pileup >= 0, 0 <= hit_efficiency <= 1 and max_turns > 0 are required")
+        if self.minbias not in MINBIAS_SOURCES:
+            raise ValueError(f"minbias={self.minbias!r}: choose one of {MINBIAS_SOURCES}")
+
+    def describe(self) -> dict[str, Any]:
+        """Every setting, for cache fingerprints. ``minbias`` (added after caches existed) is listed only
+        when it is not "own", so caches of the own spectra keep their fingerprints; with "pythia" the
+        Pythia version and settings are listed too."""
+        out = dataclasses.asdict(self)
+        if self.minbias == "own":
+            del out["minbias"]
+        else:
+            from src.sim.generators.pythia import minimum_bias
+
+            out["minbias_generator"] = minimum_bias().describe()
+        return out
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,23 @@
-"""Minimum-bias and hard-scatter particles from the tracker simulation's own spectra: vertices in the
-luminous region, negative-binomial multiplicities, flat η, Tsallis pT, jets and π⁰ photons."""
+"""Minimum-bias and hard-scatter particles: from the tracker simulation's own spectra (vertices in the
+luminous region, negative-binomial multiplicities, flat η, Tsallis pT, jets and π⁰ photons) or, for the
+pileup interactions with ``minbias="pythia"``, from Pythia 8 pp minimum bias at 14 TeV."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-from src.sim.tracker.config import PION_MASS, PRIMARY, TrackerSimConfig, particle_table
+from src.sim.decays import decay_in_flight
+from src.sim.generators import DECAYED
+from src.sim.generators.pythia import shared_minimum_bias
+from src.sim.tracker.config import DECAY, PION_MASS, PRIMARY, TrackerSimConfig, particle_table
+from src.sim.tracker.layout import TRACKER_R_MAX, TRACKER_Z_MAX
 from src.utils.arrays import wrap
+
+MM_PER_CM = 10.0
 
 
 @functools.lru_cache(maxsize=8)
@@ -90,3 +98,61 @@ def generate_photons(
     eta, phi = np.repeat(eta, 2), np.repeat(phi, 2)
     mom = np.c_[pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)]
     return vertex, vtx.pos[vertex], mom
+
+
+def hard_scatter_only(vtx: Vertices) -> Vertices:
+    """The same vertices with no particles at the pileup ones (their particles come from elsewhere)."""
+    n_charged = np.zeros_like(vtx.n_charged)
+    n_charged[0] = vtx.n_charged[0]
+    return dataclasses.replace(vtx, n_charged=n_charged)
+
+
+def _inside_tracker(vertex_mm: np.ndarray) -> np.ndarray:
+    """Whether decay vertices (mm) lie inside the tracker volume (only their decays can leave hits)."""
+    r = np.hypot(vertex_mm[:, 0], vertex_mm[:, 1]) / MM_PER_CM
+    return (r < TRACKER_R_MAX) & (np.abs(vertex_mm[:, 2]) / MM_PER_CM < TRACKER_Z_MAX)
+
+
+def pythia_pileup(
+    cfg: TrackerSimConfig, rng: np.random.Generator, vtx: Vertices
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Particles of the pileup vertices (rows 1..) from Pythia 8 pp minimum bias at 14 TeV, each event
+    shifted to its vertex: charged particles (process PRIMARY, or DECAY for the daughters of the K⁰S and
+    hyperons that decay inside the tracker, :mod:`src.sim.decays`) and photons (vertex, start [n, 3],
+    momentum [n, 3]). The own spectra's acceptance applies to both: pT > ``pt_min``, |η| < ``eta_max``.
+    Pythia's multiplicities replace ``dndeta``/``multiplicity_k``; units converted from mm to cm."""
+    generator = shared_minimum_bias()
+    seeds = rng.integers(0, 2**31 - 1, len(vtx.pos) - 1)
+    events = [decay_in_flight(generator(int(seed)), rng, inside=_inside_tracker) for seed in seeds]
+    if not events:
+        none = np.zeros((0, 3))
+        empty = particle_table(
+            np.zeros(0, np.int32),
+            none,
+            none,
+            np.zeros(0, np.int8),
+            parent=np.zeros(0, np.int64),
+            process=PRIMARY,
+        )
+        return empty, (np.zeros(0, np.int64), none, none)
+    vertex = np.repeat(np.arange(1, len(vtx.pos)), [len(e["gen_pdg"]) for e in events])
+    gen = {k: np.concatenate([e[k] for e in events]) for k in events[0]}
+    mom = np.stack([gen["gen_px"], gen["gen_py"], gen["gen_pz"]], axis=1)
+    start = vtx.pos[vertex] + np.stack([gen["gen_vx"], gen["gen_vy"], gen["gen_vz"]], axis=1) / MM_PER_CM
+    pt = np.hypot(mom[:, 0], mom[:, 1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eta = np.arcsinh(mom[:, 2] / pt)
+    accepted = (gen["gen_status"] != DECAYED) & (pt > cfg.pt_min) & (np.abs(eta) < cfg.eta_max)
+    charged = np.flatnonzero(accepted & (gen["gen_charge"] != 0))
+    photon = np.flatnonzero(accepted & (gen["gen_pdg"] == 22))
+    q = gen["gen_charge"][charged].astype(np.int8)
+    table = particle_table(
+        vertex[charged],
+        start[charged],
+        mom[charged],
+        q,
+        parent=np.zeros(len(charged), np.int64),
+        process=PRIMARY,
+    )
+    table["process"] = np.where(gen["gen_parent"][charged] >= 0, DECAY, PRIMARY)
+    return table, (vertex[photon], start[photon], mom[photon])

@@ -27,7 +27,13 @@ from src.sim.tracker.geometry import build_geometry
 from src.sim.tracker.helix import helix_radius, make_helices
 from src.sim.tracker.layout import TRACKER_R_MAX, TRACKER_R_MIN, tracker_material
 from src.sim.tracker.material import convert_photons, nuclear_interactions, turn_segments
-from src.sim.tracker.minbias import generate_charged, generate_photons, generate_vertices
+from src.sim.tracker.minbias import (
+    generate_charged,
+    generate_photons,
+    generate_vertices,
+    hard_scatter_only,
+    pythia_pileup,
+)
 from src.utils.arrays import wrap
 
 log = logging.getLogger(__name__)
@@ -72,11 +78,19 @@ def generate_particles(cfg: TrackerSimConfig, rng: np.random.Generator) -> tuple
     electrons and nuclear-interaction secondaries (ids after)."""
     vtx = generate_vertices(cfg, rng)
     mat = tracker_material()
-    primaries = generate_charged(cfg, rng, vtx)
+    if cfg.minbias == "own":
+        primaries = generate_charged(cfg, rng, vtx)
+    else:  # pileup from Pythia, the hard scatter from the own spectra
+        vtx = hard_scatter_only(vtx)
+        pileup, pileup_photons = pythia_pileup(cfg, rng, vtx)
+        primaries = np.concatenate([generate_charged(cfg, rng, vtx), pileup])
     primaries["particle_id"] = np.arange(1, len(primaries) + 1)
     hx = make_helices(primaries, cfg.b_field, 1.0)
     nuclear, s_limit = nuclear_interactions(cfg, rng, primaries, hx, mat)
-    conversions = convert_photons(rng, *generate_photons(cfg, rng, vtx), mat)
+    photons = generate_photons(cfg, rng, vtx)
+    if cfg.minbias != "own":
+        photons = tuple(np.concatenate(pair) for pair in zip(photons, pileup_photons, strict=True))
+    conversions = convert_photons(rng, *photons, mat)
     particles = np.concatenate([primaries, conversions, nuclear])
     particles["particle_id"] = np.arange(1, len(particles) + 1)
     s_limit = np.concatenate([s_limit, np.full(len(conversions) + len(nuclear), np.inf)])
