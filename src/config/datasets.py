@@ -87,10 +87,25 @@ class TrackMLDatasetConf(LoaderConf):
     recompute_weights: bool = MISSING
 
 
+@dataclass
+class EDM4hepDatasetConf(LoaderConf):
+    """``dataset=edm4hep``: calorimeter events of EDM4hep files (a file or a directory of ``*.root``)."""
+
+    _target_: str = "src.data.datasets.edm4hep"
+    path: str = MISSING
+    n_events: Any = MISSING  # int or null (every event)
+    cache_dir: str = MISSING
+    hits: str = MISSING  # auto | reco | sim
+    particles: Any = MISSING  # MCParticle collection name or null
+    clusters: Any = MISSING  # Cluster collection name or null
+    b_field: Any = MISSING  # tesla or null
+
+
 SCHEMAS = {
     ("dataset", "sim_ls"): SimLSDatasetConf,
     ("dataset", "hept_cms_raw"): HeptCmsRawDatasetConf,
     ("dataset", "filtered"): FilteredDatasetConf,
     ("dataset", "sim_hits"): SimHitsDatasetConf,
     ("dataset", "trackml"): TrackMLDatasetConf,
+    ("dataset", "edm4hep"): EDM4hepDatasetConf,
 }

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from src.data.datamodule import EventDataModule
+from src.data.edm4hep import EDM4hepSource
 from src.data.filtered import FilteredSource
 from src.data.hits import SimulatedHitSource, SubsetSpec, TrackMLSource
 from src.data.sources import HeptCmsRawSource, SimulatedLSSource
@@ -138,5 +139,32 @@ def trackml(
         subsets=subsets,
         seed=seed,
         recompute_weights=recompute_weights,
+    )
+    return EventDataModule(source, view, **loader)
+
+
+def edm4hep(
+    *,
+    view: Any,
+    path: str | Path,
+    n_events: int | None,
+    cache_dir: str | Path,
+    hits: str,
+    particles: str | None,
+    clusters: str | None,
+    b_field: float | None,
+    **loader: Any,
+) -> EventDataModule:
+    """Calorimeter events of EDM4hep files (``dataset.path``: a file or a directory of ``*.root``), read
+    with :mod:`src.io.edm4hep` (``hits``: auto/reco/sim; ``particles``/``clusters``: collection names or
+    None for the reader's choice; ``b_field``: tesla, for the pT of stored tracks)."""
+    source = EDM4hepSource(
+        path,
+        n_events=n_events,
+        cache_dir=cache_dir,
+        hits=hits,
+        particles=particles,
+        clusters=clusters,
+        b_field=b_field,
     )
     return EventDataModule(source, view, **loader)
