@@ -76,29 +76,30 @@ def test_length_mismatch_names_field():
 
 def test_the_cuts_are_strict_at_exactly_one_half_and_three_quarters():
     """Clusters that sit exactly on the cuts: 50% purity or 50% of a particle is not DM, 75% purity is
-    not LHC; one object more crosses each cut. Every fake rate is asserted."""
+    not LHC; one object more crosses each cut. Every fake rate is asserted (DM and LHC counts differ)."""
     # cluster 0: 4 of particle 1 (of 8) + 4 of particle 2 (of 4) -> purity 4/8 = 0.5 and 4/8 of particle 1:
     #   majority particle 1 (tie -> smaller id), maj_frac 0.5, maj_pid_frac 0.5: not DM, not LHC
     # cluster 1: the other 4 of particle 1 -> pure, 4/8 of the particle: not DM (completeness 0.5), LHC
     # cluster 2: 3 of particle 3 (of 3) + 1 of particle 4 -> purity 0.75: DM, not LHC
     # cluster 3: 4 of particle 5 (of 4) + 1 of particle 4 -> purity 0.8: DM and LHC, not perfect
     # cluster 4: particle 6 alone and whole -> perfect, DM, LHC
-    pid = np.array([1] * 4 + [2] * 4 + [1] * 4 + [3] * 3 + [4] + [5] * 4 + [4] + [6] * 3)
-    lab = np.array([0] * 8 + [1] * 4 + [2] * 4 + [3] * 5 + [4] * 3)
+    # cluster 5: 3 of the 7 objects of particle 7 (the other 4 unclustered) -> pure: LHC, not DM
+    pid = np.array([1] * 4 + [2] * 4 + [1] * 4 + [3] * 3 + [4] + [5] * 4 + [4] + [6] * 3 + [7] * 7)
+    lab = np.array([0] * 8 + [1] * 4 + [2] * 4 + [3] * 5 + [4] * 3 + [5] * 3 + [-1] * 4)
     rates, match = _rates(lab, pid, np.ones(len(pid)), min_cluster_size=3, min_particle_size=2)
     c = match.clusters
-    assert c["maj_pid"].tolist() == [1, 1, 3, 5, 6]
-    assert c["maj_frac"].tolist() == [0.5, 1.0, 0.75, 0.8, 1.0]
-    assert c["dm"].tolist() == [False, False, True, True, True]
-    assert c["lhc"].tolist() == [False, True, False, True, True]
-    assert c["perfect"].tolist() == [False, False, False, False, True]
-    # 5 clusters (all majorities reconstructable); particles 1..6 reconstructable (>= 2 objects)
-    assert rates["fake_perfect_pt0.0"] == pytest.approx(4 / 5)
-    assert rates["fake_dm_pt0.0"] == pytest.approx(2 / 5)
-    assert rates["fake_lhc_pt0.0"] == pytest.approx(2 / 5)
-    assert rates["eff_lhc_pt0.0"] == pytest.approx(3 / 5)
-    assert rates["eff_dm_pt0.0"] == pytest.approx(3 / 6)  # particles 3, 5, 6
-    assert rates["eff_perfect_pt0.0"] == pytest.approx(1 / 6)
+    assert c["maj_pid"].tolist() == [1, 1, 3, 5, 6, 7]
+    assert c["maj_frac"].tolist() == [0.5, 1.0, 0.75, 0.8, 1.0, 1.0]
+    assert c["dm"].tolist() == [False, False, True, True, True, False]
+    assert c["lhc"].tolist() == [False, True, False, True, True, True]
+    assert c["perfect"].tolist() == [False, False, False, False, True, False]
+    # 6 clusters (all majorities reconstructable); particles 1..7 reconstructable (>= 2 objects)
+    assert rates["fake_perfect_pt0.0"] == pytest.approx(5 / 6)
+    assert rates["fake_dm_pt0.0"] == pytest.approx(3 / 6)
+    assert rates["fake_lhc_pt0.0"] == pytest.approx(2 / 6)
+    assert rates["eff_lhc_pt0.0"] == pytest.approx(4 / 6)
+    assert rates["eff_dm_pt0.0"] == pytest.approx(3 / 7)  # particles 3, 5, 6
+    assert rates["eff_perfect_pt0.0"] == pytest.approx(1 / 7)
     # one object more on the right side of each cut
     pid_more = np.concatenate([pid, [1]])
     lab_more = np.concatenate([lab, [1]])  # particle 1 now 5 of 9 in cluster 1: completeness 5/9 > 0.5
