@@ -23,9 +23,9 @@ from tests.conftest import CONF
 RUNTIME = {"inputs", "backbone", "view", "periodic", "source"}
 #: Where a callable's ``**kwargs`` go, by the parameter's name.
 FORWARDED: dict[str, Callable] = {"loader": EventDataModule.__init__, "base": EventTask.__init__}
-GROUPS = ("task", "model", "attention", "dataset", "generator")
+GROUPS = ("task", "model", "attention", "dataset", "generator", "detector")
 #: Groups that conf/train.yaml does not list (their files are composed with ``+group=name``).
-APPENDED = ("generator",)
+APPENDED = ("generator", "detector")
 FILES = [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))]
 
 
