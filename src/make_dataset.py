@@ -1,8 +1,11 @@
 """Build (or complete) the event cache of a dataset config, with a progress bar and a per-event summary.
 
     python -m src.make_dataset task=pileup dataset.pileup=200 dataset.n_events=100
+    python -m src.make_dataset ~task dataset=sim_calo dataset.n_events=100
 
-Events already in the cache are kept; an interrupted build continues where it stopped.
+The task only provides the view the datamodule is built with; events are cached raw, so ``~task``
+builds a dataset that no task reads yet. Events already in the cache are kept; an interrupted build
+continues where it stopped.
 """
 
 from __future__ import annotations
@@ -11,34 +14,40 @@ import logging
 
 import hydra
 import numpy as np
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from src import config as _config
 from src.compose import build_datamodule, build_view
 from src.data.sources import describe_ls_event
+from src.event_model import LS
 
 log = logging.getLogger(__name__)
 _config.register()
 
 
 def make_dataset(cfg: DictConfig) -> dict[str, float]:
-    """Build every missing event; return the mean object count and fake fraction over all events."""
-    datamodule = build_datamodule(cfg, build_view(cfg))
+    """Build every missing event; return the mean object count and the mean fraction of objects that
+    belong to no particle (fake LS, noise hits) over all events."""
+    view = build_view(cfg) if OmegaConf.select(cfg, "task") is not None else None
+    datamodule = build_datamodule(cfg, view)
     source = datamodule.source
     datamodule.prepare_data()
+    collection = getattr(source, "collection", LS)
+    describe = getattr(source, "describe_event", describe_ls_event)
     counts, fakes = [], []
     for i in range(len(source)):
         event = source.load(i)
-        counts.append(len(event["particle_id"]))
-        fakes.append(float((event["particle_id"] < 0).float().mean()) if counts[-1] else float("nan"))
-        log.info("event %6d: %s", i, describe_ls_event(event))
+        truth = event[collection.truth].numpy()
+        counts.append(len(truth))
+        fakes.append(float(collection.no_particle(truth).mean()) if counts[-1] else float("nan"))
+        log.info("event %6d: %s", i, describe(event))
     summary = {
         "n_events": len(source),
         "mean_count": float(np.mean(counts)),
         "mean_fake_fraction": float(np.nanmean(fakes)),
     }
     log.info(
-        "%d events (fingerprint %s): %.0f objects per event on average, %.1f%% fake",
+        "%d events (fingerprint %s): %.0f objects per event on average, %.1f%% of no particle (fakes, noise)",
         summary["n_events"],
         source.fingerprint,
         summary["mean_count"],
@@ -47,7 +56,7 @@ def make_dataset(cfg: DictConfig) -> dict[str, float]:
     return summary
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="make_dataset")
+@hydra.main(version_base="1.3", config_path="../conf", config_name="make_dataset")
 def main(cfg: DictConfig) -> None:
     """Command-line entry point."""
     make_dataset(cfg)

@@ -101,6 +101,19 @@ class EDM4hepDatasetConf(LoaderConf):
     b_field: Any = MISSING  # tesla or null
 
 
+@dataclass
+class SimCaloDatasetConf(LoaderConf):
+    """``dataset=sim_calo``: calorimeter events of a generator and a detector of the built-in simulation."""
+
+    _target_: str = "src.data.datasets.simulated_calo"
+    generator: Any = MISSING  # from the generator group (defaults: /generator@generator)
+    detector: Any = MISSING  # from the detector group (defaults: /detector@detector)
+    decays: Any = MISSING  # decays in flight before the calorimeter (a _target_ with _partial_), or null
+    n_events: int = MISSING
+    seed: int = MISSING
+    cache_dir: str = MISSING
+
+
 SCHEMAS = {
     ("dataset", "sim_ls"): SimLSDatasetConf,
     ("dataset", "hept_cms_raw"): HeptCmsRawDatasetConf,
@@ -108,4 +121,5 @@ SCHEMAS = {
     ("dataset", "sim_hits"): SimHitsDatasetConf,
     ("dataset", "trackml"): TrackMLDatasetConf,
     ("dataset", "edm4hep"): EDM4hepDatasetConf,
+    ("dataset", "sim_calo"): SimCaloDatasetConf,
 }

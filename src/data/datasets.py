@@ -6,12 +6,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from src.data.calo import Decays, SimulatedCaloSource
 from src.data.datamodule import EventDataModule
 from src.data.edm4hep import EDM4hepSource
 from src.data.filtered import FilteredSource
 from src.data.hits import SimulatedHitSource, SubsetSpec, TrackMLSource
 from src.data.sources import HeptCmsRawSource, SimulatedLSSource
 from src.reco.lst import LSTConfig
+from src.sim.calo.simulate import CaloSimulator
+from src.sim.generators import EventGenerator
 from src.sim.tracker.config import TrackerSimConfig
 
 
@@ -166,5 +169,23 @@ def edm4hep(
         particles=particles,
         clusters=clusters,
         b_field=b_field,
+    )
+    return EventDataModule(source, view, **loader)
+
+def simulated_calo(
+    *,
+    view: Callable | None,
+    generator: EventGenerator,
+    detector: CaloSimulator,
+    decays: Decays | None,
+    n_events: int,
+    seed: int,
+    cache_dir: str | Path,
+    **loader: Any,
+) -> EventDataModule:
+    """Calorimeter events of the built-in simulation: ``generator`` (``dataset/generator``), decays in
+    flight (``decays``, None to keep K0S and Λ whole) and the calorimeter ``detector``."""
+    source = SimulatedCaloSource(
+        generator, detector, n_events=n_events, seed=seed, cache_dir=cache_dir, decays=decays
     )
     return EventDataModule(source, view, **loader)
