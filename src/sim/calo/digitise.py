@@ -2,10 +2,11 @@
 
 Each deposit is calibrated to the EM scale of its readout: an electromagnetic deposit of E GeV keeps
 its mean and gets the sampling fluctuation of the readout (a Gamma distribution of variance c² E, as
-GFlash samples it), a hadronic one is scaled by the readout's h/e and fluctuates HAD_SAMPLING times
-more, a MIP crossing gives the readout's most probable MIP signal times the path length, with a Landau
-(Moyal) fluctuation. Deposits of all particles in a cell are summed (overlapping showers share cells),
-the cell's visible signal (calibrated energy × f_em) gets Gaussian noise and is kept at or above the
+GFlash samples it); a hadronic one is scaled by the readout's h/e and fluctuates HAD_SAMPLING times
+more, plus the intrinsic fluctuation of the energy lost unseen to nuclear binding (HAD_INTRINSIC); a MIP
+crossing gives the readout's most probable MIP signal times the path length, with a Landau (Moyal)
+fluctuation. Deposits of all particles in a cell are summed (overlapping showers share cells), the
+cell's visible signal (calibrated energy × f_em) gets Gaussian noise and is kept at or above the
 threshold; the hit energy is visible signal / f_em. Cells without any deposit fire on noise alone at the
 rate of the Gaussian tail above threshold (Poisson per layer, uniformly over its cells).
 """
@@ -20,7 +21,7 @@ from scipy.special import ndtr, ndtri
 from src.sim.calo.cells import TWO_PI, assign_cells
 from src.sim.calo.deposits import EM, HADRONIC, MIP, Deposits
 from src.sim.calo.geometry import Region
-from src.sim.calo.showers import HAD_SAMPLING
+from src.sim.calo.showers import HAD_INTRINSIC, HAD_SAMPLING
 
 #: Noise hits get a time uniform in [0, NOISE_WINDOW] ns (the readout window).
 NOISE_WINDOW = 10.0
@@ -39,12 +40,13 @@ def calibrated(
     """EM-scale energies (GeV) of deposits read out by ``readout``, with their fluctuations."""
     c = _readout_table(region, "stochastic")[readout]
     out = np.zeros(len(readout))
-    for kind, factor in ((EM, 1.0), (HADRONIC, HAD_SAMPLING)):
+    for kind in (EM, HADRONIC):
         sel = (deposits.kind == kind) & (deposits.amount > 0)
-        mean = deposits.amount[sel] * (
-            _readout_table(region, "h_over_e")[readout[sel]] if kind == HADRONIC else 1.0
-        )
-        var = (factor * c[sel]) ** 2
+        if kind == EM:
+            mean, var = deposits.amount[sel], c[sel] ** 2
+        else:
+            mean = deposits.amount[sel] * _readout_table(region, "h_over_e")[readout[sel]]
+            var = (HAD_SAMPLING * c[sel]) ** 2 + HAD_INTRINSIC**2
         out[sel] = rng.gamma(mean / var, var) if sel.any() else 0.0
     sel = deposits.kind == MIP
     if sel.any():

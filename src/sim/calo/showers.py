@@ -48,6 +48,8 @@ HAD_SIGMA_LN = 0.2
 HAD_R_CORE, HAD_R_TAIL, HAD_P_CORE = 0.08, 0.3, 0.55
 #: hadronic sampling fluctuations relative to electromagnetic ones (Wigmans)
 HAD_SAMPLING = 2.0
+#: intrinsic fluctuation of the visible hadronic energy (sqrt GeV): nuclear binding energy lost unseen
+HAD_INTRINSIC = 0.3
 #: π⁰ sub-showers: each carries at most this fraction of the EM energy; they start a mean 0.3 λ deep
 SUBSHOWER_FRACTION, SUBSHOWER_DEPTH = 0.35, 0.3
 
