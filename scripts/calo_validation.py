@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -32,6 +30,7 @@ from scipy.optimize import curve_fit
 from src.event_model import SUBDETECTORS
 from src.sim.calo.simulate import CaloSimulator
 from src.sim.generators.gun import ParticleGun
+from src.utils.run import git_commit, machine
 
 REPO = Path(__file__).resolve().parents[1]
 ENERGIES = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
@@ -73,21 +72,11 @@ def gun(
 
 def provenance() -> str:
     """Command, commit, date and machine of this run (one line for every figure)."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], capture_output=True, text=True, cwd=REPO, check=False
-        ).stdout.strip()
-
-    commit, dirty = git("rev-parse", "--short", "HEAD"), git("status", "--porcelain", "src", "conf")
-    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
-    models = [ln.split(":")[1].strip() for ln in cpuinfo if ln.startswith("model name")]
-    cpu = models[0] if models else platform.processor()
-    load = os.getloadavg()[0]
+    info = machine()
     command = "OMP_NUM_THREADS=1 python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
     return (
-        f"`{command}` · commit {commit}{'+changes' if dirty else ''} · "
-        f"{dt.date.today().isoformat()} · {cpu}, {os.cpu_count()} cores, load {load:.1f} (shared machine)"
+        f"`{command}` · commit {git_commit()[:12]} · {dt.date.today().isoformat()} · {info['cpu']}, "
+        f"{info['cpus']} CPUs, load {os.getloadavg()[0]:.1f} (shared machine)"
     )
 
 
