@@ -109,6 +109,8 @@ class SimCaloDatasetConf(LoaderConf):
     generator: Any = MISSING  # from the generator group (defaults: /generator@generator)
     detector: Any = MISSING  # from the detector group (defaults: /detector@detector)
     decays: Any = MISSING  # decays in flight before the calorimeter (a _target_ with _partial_), or null
+    tracks: Any = MISSING  # track builder (a _target_ with _partial_), or null
+    clustering: Any = MISSING  # clustering of the hits (a _target_ with _partial_, given the noise), or null
     n_events: int = MISSING
     seed: int = MISSING
     cache_dir: str = MISSING

@@ -1,18 +1,22 @@
-"""Simulated calorimeter events: a generator (``conf/generator/``), optional decays in flight, the
-calorimeter simulation of a detector (``conf/detector/``), cached per event by a fingerprint of all of
-them and of the simulation's version.
+"""Simulated calorimeter events: a generator (``conf/generator/``), decays in flight before the
+calorimeter, the calorimeter simulation of a detector (``conf/detector/``), tracks of the charged
+particles and a clustering of the hits, cached per event by a fingerprint of all of them and of the
+simulation's version.
 
 An event holds the calorimeter-event keys of :mod:`src.event_model`: ``gen_*``, ``hit_*`` with their
-truth contributions, and ``track_*`` — empty until a track builder is part of the chain (the event model's
-convention for a collection an event lacks).
+truth contributions, ``track_*`` (empty arrays without a track builder: the event model's convention for
+a collection an event lacks) and, with a clustering, ``cluster_*`` and ``hit_cluster``. The steps other
+than generator and detector are optional callables (Hydra partials in ``dataset.decays``,
+``dataset.tracks``, ``dataset.clustering``) with the signatures of :class:`Decays`,
+:class:`TrackBuilder` and :class:`ClusteringFactory`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,9 +31,31 @@ log = logging.getLogger(__name__)
 #: Bump when the calorimeter simulation changes in a way that invalidates cached events.
 CALO_SIM_VERSION = 1
 
-#: Decays in flight before the calorimeter (K0S, Λ): ``decays(gen arrays, seed) -> gen arrays`` with the
-#: decayed particles marked and their daughters appended (status 0, ``gen_parent`` set).
-Decays = Callable[[dict[str, np.ndarray], int], dict[str, np.ndarray]]
+Arrays = dict[str, np.ndarray]
+
+
+class Decays(Protocol):
+    """Decays in flight (K0S, Λ, ...) of the particles whose decay vertex is ``inside`` (points [n, 3] in
+    mm → mask): the decayed particles marked (status 2), their daughters appended (``gen_parent`` set)."""
+
+    def __call__(
+        self, gen: Arrays, rng: np.random.Generator, *, inside: Callable[[np.ndarray], np.ndarray]
+    ) -> Arrays: ...
+
+
+class TrackBuilder(Protocol):
+    """The ``track_*`` arrays of the charged particles, extrapolated to the calorimeter entrance."""
+
+    def __call__(
+        self, gen: Arrays, rng: np.random.Generator, *, b_field: float, r_calo: float, z_calo: float
+    ) -> Arrays: ...
+
+
+class ClusteringFactory(Protocol):
+    """Builds the clustering of hits for the detector's cell noise (GeV per subdetector name); the
+    clustering returns ``cluster_*`` and ``hit_cluster`` of an event's ``hit_*`` arrays."""
+
+    def __call__(self, *, noise: Mapping[str, float]) -> Callable[[Arrays], Arrays]: ...
 
 
 def empty_collection(collection: Collection) -> dict[str, np.ndarray]:
@@ -40,16 +66,53 @@ def empty_collection(collection: Collection) -> dict[str, np.ndarray]:
     }
 
 
-def simulate_calo_event(
-    generator: EventGenerator, detector: CaloSimulator, seed: int, *, decays: Decays | None = None
-) -> dict[str, np.ndarray]:
-    """One calorimeter event: generate, decay in flight (when ``decays`` is given), simulate the
-    calorimeter; deterministic for ``seed`` (the steps get independent seeds derived from it)."""
-    gen_seed, decay_seed, calo_seed = (int(s) for s in np.random.SeedSequence(seed).generate_state(3))
-    gen = generator(gen_seed)
-    if decays is not None:
-        gen = decays(gen, decay_seed)
-    return detector(gen, calo_seed) | empty_collection(TRACKS)
+class CaloChain:
+    """Generator → decays in flight → calorimeter → tracks → clustering, one event per seed."""
+
+    def __init__(
+        self,
+        generator: EventGenerator,
+        detector: CaloSimulator,
+        *,
+        decays: Decays | None = None,
+        tracks: TrackBuilder | None = None,
+        clustering: ClusteringFactory | None = None,
+    ) -> None:
+        if not isinstance(generator, EventGenerator):
+            raise TypeError(
+                f"dataset.generator: {type(generator).__name__} has no __call__(seed) and describe()"
+            )
+        self.generator, self.detector, self.decays, self.tracks = generator, detector, decays, tracks
+        self.clustering = None if clustering is None else clustering(noise=detector.noise_by_subdetector())
+        entrance = detector.entrance()
+        self.r_calo = entrance["radius"] if entrance["radius"] is not None else entrance["r_max"]
+        self.z_calo = entrance["z"] if entrance["z"] is not None else entrance["half_length"]
+
+    def describe(self) -> dict[str, Any]:
+        """Every setting of every step (for the cache's fingerprint)."""
+        steps = {"decays": self.decays, "tracks": self.tracks, "clustering": self.clustering}
+        return {
+            "generator": self.generator.describe(),
+            "detector": self.detector.describe(),
+            **{name: None if step is None else _describe(step) for name, step in steps.items()},
+        }
+
+    def __call__(self, seed: int) -> Arrays:
+        """One calorimeter event, deterministic for ``seed`` (each step gets its own seed from it)."""
+        seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(4)]
+        gen = self.generator(seeds[0])
+        if self.decays is not None:
+            gen = self.decays(gen, np.random.default_rng(seeds[1]), inside=self.detector.inside)
+        event = self.detector(gen, seeds[2])
+        if self.tracks is None:
+            event |= empty_collection(TRACKS)
+        else:
+            rng = np.random.default_rng(seeds[3])
+            b_field = self.detector.b_field
+            event |= self.tracks(gen, rng, b_field=b_field, r_calo=self.r_calo, z_calo=self.z_calo)
+        if self.clustering is not None:
+            event |= self.clustering(event)
+        return event
 
 
 def describe_calo_event(event: Event) -> str:
@@ -61,41 +124,20 @@ def describe_calo_event(event: Event) -> str:
 
 
 class SimulatedCaloSource:
-    """Calorimeter events of a generator and a detector, cached per event.
+    """Calorimeter events of a :class:`CaloChain`, cached per event.
 
-    The cache key is a fingerprint of the generator's and the detector's settings (their
-    ``describe()``), of the decays step, the seed and :data:`CALO_SIM_VERSION`; ``n_events`` is not part
-    of it, so asking for more events extends the same cache.
+    The cache key is a fingerprint of the settings of every step of the chain (their ``describe()``), the
+    seed and :data:`CALO_SIM_VERSION`; ``n_events`` is not part of it, so asking for more events extends
+    the same cache.
     """
 
     collection = CALO_HITS
 
-    def __init__(
-        self,
-        generator: EventGenerator,
-        detector: CaloSimulator,
-        *,
-        n_events: int,
-        seed: int,
-        cache_dir: str | Path,
-        decays: Decays | None = None,
-    ) -> None:
+    def __init__(self, chain: CaloChain, *, n_events: int, seed: int, cache_dir: str | Path) -> None:
         if n_events < 1:
             raise ValueError(f"dataset.n_events must be >= 1, got {n_events}")
-        if not isinstance(generator, EventGenerator):
-            raise TypeError(
-                f"dataset.generator: {type(generator).__name__} has no __call__(seed) and describe()"
-            )
-        self.generator, self.detector, self.decays = generator, detector, decays
-        self.n_events, self.seed = n_events, seed
-        spec: dict[str, Any] = {
-            "source": "calo_sim",
-            "version": CALO_SIM_VERSION,
-            "seed": seed,
-            "generator": generator.describe(),
-            "detector": detector.describe(),
-            "decays": None if decays is None else _describe(decays),
-        }
+        self.chain, self.n_events, self.seed = chain, n_events, seed
+        spec = {"source": "calo_sim", "version": CALO_SIM_VERSION, "seed": seed, **chain.describe()}
         self.cache = EventCache(cache_dir, "sim_calo", spec)
         self.fingerprint = self.cache.fingerprint
 
@@ -103,10 +145,7 @@ class SimulatedCaloSource:
         return self.n_events
 
     def _make(self, index: int) -> Event:
-        event = simulate_calo_event(
-            self.generator, self.detector, event_seed(self.seed, index), decays=self.decays
-        )
-        return to_tensors(event)
+        return to_tensors(self.chain(event_seed(self.seed, index)))
 
     def prepare(self, *, progress: bool = True) -> None:
         self.cache.build(self.n_events, self._make, describe=describe_calo_event, progress=progress)

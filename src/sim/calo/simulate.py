@@ -106,6 +106,16 @@ class CaloSimulator:
         """Noise (GeV, calibrated) of cells of ``subdetector`` and ``layer`` (NaN where there is no cell)."""
         return self._per_cell(lambda ro: ro.noise / ro.sampling.f_em, subdetector, layer)
 
+    def noise_by_subdetector(self) -> dict[str, float]:
+        """Noise (GeV, calibrated) of each subdetector's cells, taken at its first layer."""
+        out: dict[str, float] = {}
+        for region in (self.barrel, self.endcap):
+            for ro_index in () if region is None else (*region.inner, *region.outer):
+                if ro_index >= 0:
+                    ro = region.readouts[ro_index]
+                    out.setdefault(SUBDETECTORS[ro.subdetector], ro.noise / ro.sampling.f_em)
+        return out
+
     def mip_energy(self, subdetector: np.ndarray, layer: np.ndarray) -> np.ndarray:
         """Calibrated energy (GeV) of the most probable MIP signal in cells of ``subdetector``, ``layer``."""
         return self._per_cell(lambda ro: ro.sampling.mip_visible / ro.sampling.f_em, subdetector, layer)
@@ -117,12 +127,17 @@ class CaloSimulator:
         has_child = np.zeros(n, dtype=bool)
         has_child[parent[parent >= 0]] = True
         final = (gen["gen_status"] != DECAYED) & ~has_child & ~np.isin(np.abs(gen["gen_pdg"]), NEUTRINOS)
-        r_v, z_v = np.hypot(gen["gen_vx"], gen["gen_vy"]), np.abs(gen["gen_vz"])
+        vertex = np.stack([gen["gen_vx"], gen["gen_vy"], gen["gen_vz"]], axis=1)
+        return np.flatnonzero(final & self.inside(vertex))
+
+    def inside(self, vertex: np.ndarray) -> np.ndarray:
+        """Which points [n, 3] (mm) lie inside the entrance surfaces (in front of the calorimeter)."""
+        ok = np.ones(len(vertex), dtype=bool)
         if self.barrel is not None:
-            final &= r_v < self.barrel.front
+            ok &= np.hypot(vertex[:, 0], vertex[:, 1]) < self.barrel.front
         if self.endcap is not None:
-            final &= z_v < self.endcap.front
-        return np.flatnonzero(final)
+            ok &= np.abs(vertex[:, 2]) < self.endcap.front
+        return ok
 
     def _region(
         self,
