@@ -13,7 +13,6 @@ than generator and detector are optional callables (Hydra partials in ``dataset.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,8 +24,6 @@ from src.data.sources import event_seed
 from src.event_model import CALO_HITS, TRACKS, Collection
 from src.sim.calo.simulate import CaloSimulator
 from src.sim.generators import EventGenerator
-
-log = logging.getLogger(__name__)
 
 #: Bump when the calorimeter simulation changes in a way that invalidates cached events.
 CALO_SIM_VERSION = 1

@@ -1,8 +1,9 @@
 """Asserts the calorimeter simulation's physics: hit energies (deposits / sampling fraction) add up to
 the particle energy within the resolution, neutrinos leave nothing, a muon leaves one MIP hit in every
 layer, the same seed gives the same event, charged particles bend by the angle their helix predicts,
-nearby showers share cells, sampling fractions match the CLIC calibration constants, and photons at the
-energies of the real CLIC file give that file's hit counts and energy sums."""
+nearby showers share cells, sampling fractions match the CLIC calibration constants, photons at the
+energies of the real CLIC file give that file's hit counts and energy sums, and cells fire on noise alone
+at the rate of the Gaussian tail above threshold."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 import yaml
 
 from src.event_model import CALO_HITS, GEN_PARTICLES, SUBDETECTORS
+from src.sim.calo.digitise import noise_sources
 from src.sim.calo.simulate import CaloSimulator
 from src.sim.generators.gun import ParticleGun
 
@@ -185,3 +187,17 @@ def test_photons_match_the_real_clic_file() -> None:
     assert (counts > 0.5).all() and (counts < 2.0).all()
     assert abs(np.mean(ratios) - np.mean(CLIC_PHOTONS[:, 4])) < 0.05
     assert np.mean(np.abs(ratios - 1) < 0.1) >= 0.75  # the file: 9 of 10 events within 10%
+
+
+def test_noise_hits_fire_at_the_rate_of_the_gaussian_tail() -> None:
+    det = detector("clic")
+    expected = sum(noise_sources(r).expected.sum() for r in (det.barrel, det.endcap))
+    counts, ratios = [], []
+    for seed in range(20):
+        ev = event(det, gun(12, 10.0, 0.0), seed)
+        counts.append(len(ev["hit_cell"]))
+        ratios.append(ev["hit_energy"] / det.noise_sigma(ev["hit_subdetector"], ev["hit_layer"]))
+    assert 10 < expected < 100
+    assert abs(np.mean(counts) - expected) < 4 * np.sqrt(expected / len(counts))
+    thresholds = {"ecal": 0.35 / 0.07, "hcal": 0.45 / 0.09}  # in noise σ
+    assert np.concatenate(ratios).min() >= min(thresholds.values()) - 1e-3

@@ -241,8 +241,7 @@ def hadron_showers(
     show = interacts & (left > 1e-3)
     particle, start, at, left, baryon = particle[show], start[show], at[show], left[show], baryon[show]
     f_em = em_fraction(left, baryon, rng)
-    readout = [region.readouts[region.inner[i]] for i in at]
-    stochastic = np.array([r.stochastic for r in readout]) if readout else np.zeros(0)
+    stochastic = np.array([ro.stochastic for ro in region.readouts])[region.inner[at]]
     had_parts = []
     for c in np.unique(stochastic):
         sel = np.flatnonzero(stochastic == c)

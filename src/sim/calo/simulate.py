@@ -12,7 +12,6 @@ decayed them in flight (their daughters then carry the particle's history throug
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,8 +22,6 @@ from src.sim.calo.deposits import Axes, Deposits, em_showers, hadron_showers, ma
 from src.sim.calo.digitise import digitise, noise_sources
 from src.sim.calo.geometry import Region, build_region
 from src.sim.calo.propagation import BARREL, ENDCAP, propagate
-
-log = logging.getLogger(__name__)
 
 NEUTRINOS = (12, 14, 16)
 DECAYED = 2
@@ -71,11 +68,11 @@ class CaloSimulator:
         self.endcap = build_region(self.config["endcap"], barrel=False, where=f"detector={name}.endcap")
         if self.barrel is None and self.endcap is None:
             raise ValueError(f"detector={name}: no barrel and no endcap blocks")
-        self._noise = {
-            id(r): noise_sources(r) if self.noise_hits else None
-            for r in (self.barrel, self.endcap)
-            if r is not None
-        }
+        self._regions = [
+            (code, region, noise_sources(region) if self.noise_hits else None)
+            for code, region in ((BARREL, self.barrel), (ENDCAP, self.endcap))
+            if region is not None
+        ]
 
     def describe(self) -> dict[str, Any]:
         """Every setting that changes the events (for the cache's fingerprint)."""
@@ -139,7 +136,7 @@ class CaloSimulator:
             ok &= np.abs(vertex[:, 2]) < self.endcap.front
         return ok
 
-    def _region(
+    def _deposits(
         self,
         region: Region,
         gen: dict[str, np.ndarray],
@@ -147,8 +144,8 @@ class CaloSimulator:
         axes: Axes,
         *,
         rng: np.random.Generator,
-    ) -> dict[str, np.ndarray]:
-        """Hits of the particles ``rows`` entering ``region`` along ``axes``."""
+    ) -> Deposits:
+        """Deposits of the particles ``rows`` entering ``region`` along ``axes``."""
         pdg, energy, mass = gen["gen_pdg"][rows], gen["gen_energy"][rows], gen["gen_mass"][rows]
         apdg = np.abs(pdg)
         index = np.arange(len(rows))
@@ -173,7 +170,7 @@ class CaloSimulator:
                     region, axes, rows, index[h], available[h], charged=charged[h], baryon=baryon[h], rng=rng
                 )
             )
-        return digitise(region, Deposits.concat(parts), rng, noise=self._noise[id(region)])
+        return Deposits.concat(parts)
 
     def __call__(self, gen: dict[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
         """The calorimeter event of generator particles ``gen`` (deterministic for ``seed``)."""
@@ -187,11 +184,14 @@ class CaloSimulator:
             endcap=self.endcap.entrance() if self.endcap is not None else None,
         )
         pieces = []
-        for code, region in ((BARREL, self.barrel), (ENDCAP, self.endcap)):
+        for code, region, noise in self._regions:
             sel = entry.region == code
-            if region is not None and sel.any():
+            deposits = Deposits.concat([])
+            if sel.any():
                 axes = make_axes(region, entry.position[sel], entry.direction[sel], entry.time[sel])
-                pieces.append(self._region(region, gen, rows[sel], axes, rng=rng))
+                deposits = self._deposits(region, gen, rows[sel], axes, rng=rng)
+            if sel.any() or noise is not None:  # cells fire on noise alone in every event
+                pieces.append(digitise(region, deposits, rng, noise=noise))
         out = {k: np.asarray(v).copy() for k, v in gen.items()}
         out["gen_calo_entry"] = np.full(len(gen["gen_pdg"]), -1, dtype=np.int32)
         out["gen_calo_entry"][rows[entry.region >= 0]] = rows[entry.region >= 0]
