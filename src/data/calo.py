@@ -49,10 +49,18 @@ class TrackBuilder(Protocol):
 
 
 class ClusteringFactory(Protocol):
-    """Builds the clustering of hits for the detector's cell noise (GeV per subdetector name); the
+    """Builds the clustering of hits for the detector: per subdetector name, its cell ``noise`` (GeV),
+    ``cell_size`` and ``layer_gap`` (mm) and ``layer_offset`` (see ``CaloSimulator.cell_geometry``); the
     clustering returns ``cluster_*`` and ``hit_cluster`` of an event's ``hit_*`` arrays."""
 
-    def __call__(self, *, noise: Mapping[str, float]) -> Callable[[Arrays], Arrays]: ...
+    def __call__(
+        self,
+        *,
+        noise: Mapping[str, float],
+        cell_size: Mapping[str, float],
+        layer_gap: Mapping[str, float],
+        layer_offset: Mapping[str, int],
+    ) -> Callable[[Arrays], Arrays]: ...
 
 
 def empty_collection(collection: Collection) -> dict[str, np.ndarray]:
@@ -80,7 +88,9 @@ class CaloChain:
                 f"dataset.generator: {type(generator).__name__} has no __call__(seed) and describe()"
             )
         self.generator, self.detector, self.decays, self.tracks = generator, detector, decays, tracks
-        self.clustering = None if clustering is None else clustering(noise=detector.noise_by_subdetector())
+        if clustering is not None:
+            clustering = clustering(noise=detector.noise_by_subdetector(), **detector.cell_geometry())
+        self.clustering = clustering
         entrance = detector.entrance()
         self.r_calo = entrance["radius"] if entrance["radius"] is not None else entrance["r_max"]
         self.z_calo = entrance["z"] if entrance["z"] is not None else entrance["half_length"]

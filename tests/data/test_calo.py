@@ -91,8 +91,8 @@ def test_tracks_and_clustering_get_the_detector_settings() -> None:
         seen.update(kw, n_gen=len(gen["gen_pdg"]))
         return empty_collection(TRACKS) | {"track_particle": np.array([0], dtype=np.int32)}
 
-    def clustering(*, noise: dict[str, float]) -> Any:
-        seen["noise"] = noise
+    def clustering(*, noise: dict[str, float], **geometry: dict[str, float]) -> Any:
+        seen["noise"], seen["geometry"] = noise, geometry
         return lambda hits: {"hit_cluster": np.zeros(len(hits["hit_energy"]), dtype=np.int32)}
 
     event = CaloChain(ParticleGun(**GUN), detector("clic"), tracks=tracks, clustering=clustering)(1)
@@ -104,6 +104,19 @@ def test_tracks_and_clustering_get_the_detector_settings() -> None:
     )
     assert set(seen["noise"]) == {"ecal_barrel", "ecal_endcap", "hcal_barrel", "hcal_endcap"}
     assert 1e-4 < seen["noise"]["ecal_barrel"] < 1e-3  # 0.07 MIP of 0.14 MeV at f_em = 1/36: 0.37 MeV
+    assert seen["geometry"]["cell_size"] == {
+        "ecal_barrel": 5.1,
+        "ecal_endcap": 5.1,
+        "hcal_barrel": 30.0,
+        "hcal_endcap": 30.0,
+    }
+    np.testing.assert_allclose(seen["geometry"]["layer_gap"]["hcal_endcap"], 26.5)
+    assert seen["geometry"]["layer_offset"] == {
+        "ecal_barrel": 0,
+        "ecal_endcap": 0,
+        "hcal_barrel": 40,
+        "hcal_endcap": 40,
+    }
     assert list(event["track_particle"]) == [0] and len(event["hit_cluster"]) == len(event["hit_energy"])
 
 

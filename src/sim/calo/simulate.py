@@ -110,7 +110,26 @@ class CaloSimulator:
             for ro_index in () if region is None else (*region.inner, *region.outer):
                 if ro_index >= 0:
                     ro = region.readouts[ro_index]
-                    out.setdefault(SUBDETECTORS[ro.subdetector], ro.noise / ro.sampling.f_em)
+                    out.setdefault(SUBDETECTORS[ro.subdetector], float(ro.noise / ro.sampling.f_em))
+        return out
+
+    def cell_geometry(self) -> dict[str, dict[str, float]]:
+        """Per subdetector name: ``cell_size`` (side of its cells, or of its tiles at their inner
+        boundary, mm), ``layer_gap`` (layer pitch, mm) and ``layer_offset`` (index of its first layer among
+        the layers of its region), taken at its first layer."""
+        out: dict[str, dict[str, float]] = {"cell_size": {}, "layer_gap": {}, "layer_offset": {}}
+        for region in (self.barrel, self.endcap):
+            for ro_index in () if region is None else (region.inner, region.outer):
+                for i, j in enumerate(ro_index):
+                    name = SUBDETECTORS[region.readouts[j].subdetector] if j >= 0 else None
+                    if name is None or name in out["cell_size"]:
+                        continue
+                    ro = region.readouts[j]
+                    r_ref = region.boundary[i] if np.isfinite(region.boundary[i]) else region.lo[i]
+                    out["cell_size"][name] = ro.cell or float(r_ref * 2.0 * np.pi / ro.tiles)
+                    nxt = min(i + 1, region.n_layers - 1)
+                    out["layer_gap"][name] = float(region.position[nxt] - region.position[nxt - 1])
+                    out["layer_offset"][name] = i
         return out
 
     def mip_energy(self, subdetector: np.ndarray, layer: np.ndarray) -> np.ndarray:
