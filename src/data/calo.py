@@ -123,11 +123,13 @@ class CaloChain:
 
 
 def describe_calo_event(event: Event) -> str:
-    """One-line summary: particles, hits, noise hits and hit energy."""
-    n = len(event["hit_energy"])
+    """One-line summary: particles, hits (noise hits), tracks, clusters and the energy in hits."""
     noise = int(CALO_HITS.no_particle(event["hit_particle"].numpy()).sum())
-    energy = float(event["hit_energy"].sum())
-    return f"{len(event['gen_pdg']):5d} particles, {n:7d} hits ({noise} noise), {energy:8.2f} GeV in hits"
+    clusters = f", {len(event['cluster_energy'])} clusters" if "cluster_energy" in event else ""
+    return (
+        f"{len(event['gen_pdg'])} particles, {len(event['hit_energy'])} hits ({noise} noise), "
+        f"{len(event['track_pt'])} tracks{clusters}, {float(event['hit_energy'].sum()):.2f} GeV in hits"
+    )
 
 
 class SimulatedCaloSource:

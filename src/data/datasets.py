@@ -172,6 +172,7 @@ def edm4hep(
     )
     return EventDataModule(source, view, **loader)
 
+
 def simulated_calo(
     *,
     view: Callable | None,

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from src.data.calo import CaloChain, SimulatedCaloSource, empty_collection
-from src.event_model import CALO_HITS, GEN_PARTICLES, TRACKS
+from src.event_model import CALO_HITS, CLUSTERS, GEN_PARTICLES, TRACKS
 from src.make_dataset import make_dataset
 from src.sim.generators import FINAL, SIMULATED, concat_tables, particle_table
 from src.sim.generators.gun import ParticleGun
@@ -50,7 +50,7 @@ def test_events_hold_the_calorimeter_keys_and_are_cached(tmp_path: Path) -> None
     assert again.fingerprint == source.fingerprint
     rebuilt = again._make(1)
     assert all(torch.equal(rebuilt[k], event[k]) for k in event)
-    assert "hits" in source.describe_event(event)
+    assert "1 particles" not in source.describe_event(event) and "0 tracks" in source.describe_event(event)
 
 
 def test_fingerprint_follows_every_step_and_the_seed(tmp_path: Path) -> None:
@@ -141,4 +141,9 @@ def test_make_dataset_builds_sim_calo_without_a_task(tmp_path: Path, detector_na
     summary = make_dataset(cfg)
     assert summary["n_events"] == 2 and summary["mean_count"] > 20
     assert 0.0 <= summary["mean_fake_fraction"] < 0.5
-    assert len(list((tmp_path / "cache").glob("sim_calo-*/event_*.pt"))) == 2
+    files = sorted((tmp_path / "cache").glob("sim_calo-*/event_*.pt"))
+    assert len(files) == 2
+    event = torch.load(files[0], weights_only=True)
+    keys = set(GEN_PARTICLES.fields) | set(CALO_HITS.fields) | set(TRACKS.fields) | set(CLUSTERS.fields)
+    assert set(event) == keys | {"hit_cluster"}  # the default chain: decays, tracks and clusters
+    assert len(event["hit_cluster"]) == len(event["hit_energy"]) and len(event["cluster_energy"]) >= 1
