@@ -108,9 +108,9 @@ class SimCaloDatasetConf(LoaderConf):
     _target_: str = "src.data.datasets.simulated_calo"
     generator: Any = MISSING  # from the generator group (defaults: /generator@generator)
     detector: Any = MISSING  # from the detector group (defaults: /detector@detector)
-    decays: Any = MISSING  # decays in flight before the calorimeter (a _target_ with _partial_), or null
-    tracks: Any = MISSING  # track builder (a _target_ with _partial_), or null
-    clustering: Any = MISSING  # clustering of the hits (a _target_ with _partial_, given the noise), or null
+    decays: bool = MISSING  # K0S, Λ, ... decay in flight before the calorimeter
+    tracks: bool = MISSING  # tracks of the charged particles
+    clustering: Any = MISSING  # options of the topological clustering (thresholds in noise σ), or null
     n_events: int = MISSING
     seed: int = MISSING
     cache_dir: str = MISSING

@@ -1,66 +1,35 @@
 """Simulated calorimeter events: a generator (``conf/generator/``), decays in flight before the
-calorimeter, the calorimeter simulation of a detector (``conf/detector/``), tracks of the charged
-particles and a clustering of the hits, cached per event by a fingerprint of all of them and of the
+calorimeter (:mod:`src.sim.decays`), the calorimeter simulation of a detector (``conf/detector/``),
+tracks of the charged particles (:mod:`src.sim.tracks`) and topological clusters of the hits
+(:mod:`src.reco.topo_clustering`), cached per event by a fingerprint of all of them and of the
 simulation's version.
 
 An event holds the calorimeter-event keys of :mod:`src.event_model`: ``gen_*``, ``hit_*`` with their
-truth contributions, ``track_*`` (empty arrays without a track builder: the event model's convention for
-a collection an event lacks) and, with a clustering, ``cluster_*`` and ``hit_cluster``. The steps other
-than generator and detector are optional callables (Hydra partials in ``dataset.decays``,
-``dataset.tracks``, ``dataset.clustering``) with the signatures of :class:`Decays`,
-:class:`TrackBuilder` and :class:`ClusteringFactory`.
+truth contributions, ``track_*`` (empty arrays when the tracks step is off: the event model's convention
+for a collection an event lacks) and, with the clustering step, ``cluster_*`` and ``hit_cluster``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from src.data.cache import Event, EventCache, to_tensors
 from src.data.sources import event_seed
 from src.event_model import CALO_HITS, TRACKS, Collection
+from src.reco.topo_clustering import TopoClustering
 from src.sim.calo.simulate import CaloSimulator
+from src.sim.decays import decay_in_flight
 from src.sim.generators import EventGenerator
+from src.sim.tracks import make_tracks
 
 #: Bump when the calorimeter simulation changes in a way that invalidates cached events.
 CALO_SIM_VERSION = 1
 
 Arrays = dict[str, np.ndarray]
-
-
-class Decays(Protocol):
-    """Decays in flight (K0S, Λ, ...) of the particles whose decay vertex is ``inside`` (points [n, 3] in
-    mm → mask): the decayed particles marked (status 2), their daughters appended (``gen_parent`` set)."""
-
-    def __call__(
-        self, gen: Arrays, rng: np.random.Generator, *, inside: Callable[[np.ndarray], np.ndarray]
-    ) -> Arrays: ...
-
-
-class TrackBuilder(Protocol):
-    """The ``track_*`` arrays of the charged particles, extrapolated to the calorimeter entrance."""
-
-    def __call__(
-        self, gen: Arrays, rng: np.random.Generator, *, b_field: float, r_calo: float, z_calo: float
-    ) -> Arrays: ...
-
-
-class ClusteringFactory(Protocol):
-    """Builds the clustering of hits for the detector: per subdetector name, its cell ``noise`` (GeV),
-    ``cell_size`` and ``layer_gap`` (mm) and ``layer_offset`` (see ``CaloSimulator.cell_geometry``); the
-    clustering returns ``cluster_*`` and ``hit_cluster`` of an event's ``hit_*`` arrays."""
-
-    def __call__(
-        self,
-        *,
-        noise: Mapping[str, float],
-        cell_size: Mapping[str, float],
-        layer_gap: Mapping[str, float],
-        layer_offset: Mapping[str, int],
-    ) -> Callable[[Arrays], Arrays]: ...
 
 
 def empty_collection(collection: Collection) -> dict[str, np.ndarray]:
@@ -72,51 +41,60 @@ def empty_collection(collection: Collection) -> dict[str, np.ndarray]:
 
 
 class CaloChain:
-    """Generator → decays in flight → calorimeter → tracks → clustering, one event per seed."""
+    """Generator → decays in flight → calorimeter → tracks → clustering, one event per seed.
+
+    ``decays`` and ``tracks`` switch those steps on; ``clustering`` holds the options of
+    :class:`TopoClustering` (thresholds in noise σ; None: no clustering), which gets the detector's cell
+    noise, cell sizes, layer pitches and layer offsets. Tracks are extrapolated to the detector's
+    entrance (barrel radius and endcap |z|; without a barrel, the endcap's outer radius).
+    """
 
     def __init__(
         self,
         generator: EventGenerator,
         detector: CaloSimulator,
         *,
-        decays: Decays | None = None,
-        tracks: TrackBuilder | None = None,
-        clustering: ClusteringFactory | None = None,
+        decays: bool,
+        tracks: bool,
+        clustering: Mapping[str, Any] | None,
     ) -> None:
         if not isinstance(generator, EventGenerator):
             raise TypeError(
                 f"dataset.generator: {type(generator).__name__} has no __call__(seed) and describe()"
             )
-        self.generator, self.detector, self.decays, self.tracks = generator, detector, decays, tracks
+        self.generator, self.detector = generator, detector
+        self.decays, self.tracks = bool(decays), bool(tracks)
+        self.clustering = None
         if clustering is not None:
-            clustering = clustering(noise=detector.noise_by_subdetector(), **detector.cell_geometry())
-        self.clustering = clustering
+            geometry = detector.cell_geometry()
+            self.clustering = TopoClustering(noise=detector.noise_by_subdetector(), **geometry, **clustering)
         entrance = detector.entrance()
         self.r_calo = entrance["radius"] if entrance["radius"] is not None else entrance["r_max"]
         self.z_calo = entrance["z"] if entrance["z"] is not None else entrance["half_length"]
 
     def describe(self) -> dict[str, Any]:
         """Every setting of every step (for the cache's fingerprint)."""
-        steps = {"decays": self.decays, "tracks": self.tracks, "clustering": self.clustering}
         return {
             "generator": self.generator.describe(),
             "detector": self.detector.describe(),
-            **{name: None if step is None else _describe(step) for name, step in steps.items()},
+            "decays": self.decays,
+            "tracks": self.tracks,
+            "clustering": None if self.clustering is None else self.clustering.describe(),
         }
 
     def __call__(self, seed: int) -> Arrays:
         """One calorimeter event, deterministic for ``seed`` (each step gets its own seed from it)."""
         seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(4)]
         gen = self.generator(seeds[0])
-        if self.decays is not None:
-            gen = self.decays(gen, np.random.default_rng(seeds[1]), inside=self.detector.inside)
+        if self.decays:
+            gen = decay_in_flight(gen, np.random.default_rng(seeds[1]), inside=self.detector.inside)
         event = self.detector(gen, seeds[2])
-        if self.tracks is None:
-            event |= empty_collection(TRACKS)
-        else:
+        if self.tracks:
             rng = np.random.default_rng(seeds[3])
             b_field = self.detector.b_field
-            event |= self.tracks(gen, rng, b_field=b_field, r_calo=self.r_calo, z_calo=self.z_calo)
+            event |= make_tracks(gen, rng, b_field=b_field, r_calo=self.r_calo, z_calo=self.z_calo)
+        else:
+            event |= empty_collection(TRACKS)
         if self.clustering is not None:
             event |= self.clustering(event)
         return event
@@ -165,12 +143,3 @@ class SimulatedCaloSource:
     def describe_event(self, event: Event) -> str:
         """One-line summary of an event of this source."""
         return describe_calo_event(event)
-
-
-def _describe(step: Any) -> Any:
-    """Settings of a pipeline step: its ``describe()`` or, for a plain function or partial, its name
-    and keyword arguments."""
-    if hasattr(step, "describe"):
-        return step.describe()
-    func = getattr(step, "func", step)
-    return {"step": f"{func.__module__}.{func.__qualname__}", "keywords": dict(getattr(step, "keywords", {}))}

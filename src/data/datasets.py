@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from src.data.calo import CaloChain, ClusteringFactory, Decays, SimulatedCaloSource, TrackBuilder
+from src.data.calo import CaloChain, SimulatedCaloSource
 from src.data.datamodule import EventDataModule
 from src.data.edm4hep import EDM4hepSource
 from src.data.filtered import FilteredSource
@@ -178,16 +178,17 @@ def simulated_calo(
     view: Callable | None,
     generator: EventGenerator,
     detector: CaloSimulator,
-    decays: Decays | None,
-    tracks: TrackBuilder | None,
-    clustering: ClusteringFactory | None,
+    decays: bool,
+    tracks: bool,
+    clustering: Mapping[str, Any] | None,
     n_events: int,
     seed: int,
     cache_dir: str | Path,
     **loader: Any,
 ) -> EventDataModule:
     """Calorimeter events of the built-in simulation: ``generator`` (``dataset/generator``), decays in
-    flight, the calorimeter ``detector``, tracks and a clustering of the hits (None: skip the step)."""
+    flight, the calorimeter ``detector``, tracks, and topological clusters with the options
+    ``clustering`` (None: no clusters)."""
     chain = CaloChain(generator, detector, decays=decays, tracks=tracks, clustering=clustering)
     source = SimulatedCaloSource(chain, n_events=n_events, seed=seed, cache_dir=cache_dir)
     return EventDataModule(source, view, **loader)

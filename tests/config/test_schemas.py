@@ -21,9 +21,6 @@ from tests.conftest import CONF
 #: Arguments the code passes at build time (not configuration): the backbone's inputs and the pieces a
 #: task is made of.
 RUNTIME = {"inputs", "backbone", "view", "periodic", "source"}
-#: ... and the steps of a simulated event (src.data.calo): the particles, random generator, field,
-#: calorimeter entrance and cell noise that the detector gives them
-RUNTIME |= {"gen", "rng", "b_field", "r_calo", "z_calo", "noise"}
 #: Where a callable's ``**kwargs`` go, by the parameter's name.
 FORWARDED: dict[str, Callable] = {"loader": EventDataModule.__init__, "base": EventTask.__init__}
 GROUPS = ("task", "model", "attention", "dataset", "generator", "detector")

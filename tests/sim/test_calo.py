@@ -201,3 +201,20 @@ def test_noise_hits_fire_at_the_rate_of_the_gaussian_tail() -> None:
     assert abs(np.mean(counts) - expected) < 4 * np.sqrt(expected / len(counts))
     thresholds = {"ecal": 0.35 / 0.07, "hcal": 0.45 / 0.09}  # in noise σ
     assert np.concatenate(ratios).min() >= min(thresholds.values()) - 1e-3
+
+
+@pytest.mark.requiresdata
+def test_the_clic_file_table_is_the_file(shared_data: Path) -> None:
+    """The photons and hit numbers above are those the EDM4hep reader finds in the real file."""
+    from src.io.edm4hep import read_events
+
+    events = read_events(shared_data / "edm4hep" / "clic_gamma_barrel_10events.root")
+    barrel = SUBDETECTORS.index("ecal_barrel")
+    for ev, (energy, eta, phi, hits, ratio) in zip(events, CLIC_PHOTONS, strict=True):
+        p = np.array([ev["gen_px"][0], ev["gen_py"][0], ev["gen_pz"][0]])
+        assert ev["gen_pdg"][0] == 22 and abs(np.linalg.norm(p) - energy) < 2e-3
+        assert abs(np.arcsinh(p[2] / np.hypot(p[0], p[1])) - eta) < 2e-3
+        assert abs(np.arctan2(p[1], p[0]) - phi) < 2e-3
+        in_barrel = ev["hit_subdetector"] == barrel
+        assert in_barrel.sum() == hits
+        assert abs(ev["hit_energy"][in_barrel].sum() / np.linalg.norm(p) - ratio) < 2e-3
