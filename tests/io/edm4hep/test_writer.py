@@ -114,3 +114,32 @@ def test_real_files_survive_a_round_trip(tmp_path: Path, shared_data: Path, name
     back = read_events(write_events(tmp_path / name, events))
     for written, read in zip(events, back, strict=True):
         assert_same_event(written, read)
+
+
+@pytest.mark.parametrize("detector", ["clic", "hgcal"])
+def test_simulated_events_survive_a_round_trip(tmp_path: Path, compose_cfg, detector: str) -> None:
+    """Events of dataset=sim_calo (Pythia tt̄ in the CLIC-like detector; a close-by gun in the HGCAL-like
+    endcap) written in the EDM4hep layout and read back are the same events."""
+    from hydra.utils import instantiate
+
+    from src.data.calo import CaloChain
+
+    overrides = ["~task", "dataset=sim_calo", f"detector@dataset.detector={detector}"]
+    if detector == "clic":
+        overrides.append("generator@dataset.generator=ee_ttbar")
+    else:  # two close-by 20 GeV pions into the endcap
+        overrides += ["dataset.generator.pdg=[211]", "dataset.generator.n_particles=2"]
+        overrides += ["dataset.generator.energy=20", "dataset.generator.eta=[1.8,2.6]"]
+    cfg = compose_cfg(overrides, name="make_dataset").dataset
+    chain = CaloChain(
+        instantiate(cfg.generator),
+        instantiate(cfg.detector),
+        decays=cfg.decays,
+        tracks=cfg.tracks,
+        clustering=cfg.clustering,
+    )
+    events = [chain(seed) for seed in (3, 4)]
+    back = read_events(write_events(tmp_path / "sim.root", events, b_field=chain.detector.b_field))
+    for written, read in zip(events, back, strict=True):
+        assert_same_event(written, read)
+    assert len(back[0]["hit_energy"]) > 100 and (back[0]["hit_particle"] >= 0).any()
