@@ -14,6 +14,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from src.data.views import View
+from src.utils.jobs import AtomicCheckpointIO
 from src.utils.run import instantiate_loggers
 
 log = logging.getLogger(__name__)
@@ -63,10 +64,14 @@ def build_datamodule(cfg: DictConfig, view: Any) -> L.LightningDataModule:
 
 
 def build_trainer(cfg: DictConfig, out: Path, callbacks: list[L.Callback]) -> L.Trainer:
-    """The Lightning Trainer from ``trainer`` + ``hardware`` + ``logger``, rooted at the run directory."""
+    """The Lightning Trainer from ``trainer`` + ``hardware`` + ``logger``, rooted at the run directory;
+    checkpoints are written atomically (:class:`src.utils.jobs.AtomicCheckpointIO`)."""
+    hardware = instantiate(cfg.hardware, _convert_="all")
+    plugins = list(hardware.pop("plugins", None) or [])
     return instantiate(
         cfg.trainer,
-        **instantiate(cfg.hardware, _convert_="all"),
+        **hardware,
+        plugins=[*plugins, AtomicCheckpointIO()],
         default_root_dir=str(out),
         logger=instantiate_loggers(cfg.get("logger")),
         callbacks=callbacks,

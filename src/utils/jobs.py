@@ -9,7 +9,12 @@ the same in all of them and across requeues of the job:
   writes ``.hydra/`` and the log file of the run directory;
 - :func:`find_resume_checkpoint` picks the newest checkpoint of the run directory written by the same
   experiment, so a requeued job continues where it stopped;
-- :class:`PreemptionCallback` turns the time-limit warning signal into a checkpoint and a clean stop.
+- :class:`PreemptionCallback` turns the time-limit warning signal into a checkpoint and a clean stop;
+- :class:`AtomicCheckpointIO` writes every checkpoint (Lightning's, the preemption callback's) to a
+  temporary file beside the target and renames it, so a kill during a save leaves the previous complete
+  checkpoint. Lightning's own writer goes through an fsspec transaction whose temporary file lives in the
+  system temporary directory and is *moved* into place: across file systems (a node-local ``/tmp``, the
+  outputs on a shared file system) that move is a copy, which a kill can cut short.
 """
 
 from __future__ import annotations
@@ -23,7 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
+
+from src.utils.files import atomic_write, remove_stale_temporaries
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +97,7 @@ def find_resume_checkpoint(out: Path, cfg: DictConfig) -> Path | None:
     import torch
 
     ckpts = out / "checkpoints"
+    remove_stale_temporaries(ckpts)  # the partial file of a save cut short by a kill
     paths = [ckpts / "last.ckpt", *out.glob("hpc_ckpt_*.ckpt"), ckpts / "best.ckpt"]  # best: if last is cut
     candidates = [p for p in paths if p.is_file()]
     for path in sorted(candidates, key=lambda p: p.stat().st_mtime, reverse=True):
@@ -140,3 +149,19 @@ class PreemptionCallback(L.Callback):
         trainer.save_checkpoint(self.checkpoint)
         self.preempted = True
         trainer.should_stop = True
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint I/O, writing local checkpoints to a temporary file beside the target and
+    renaming it into place (remote URLs keep Lightning's fsspec path)."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
+    ) -> None:
+        """Save ``checkpoint`` to ``path``: the old file or the complete new one, never a partial one."""
+        if storage_options is not None or "://" in str(path):
+            super().save_checkpoint(checkpoint, path, storage_options)
+            return
+        import torch
+
+        atomic_write(path, lambda fh: torch.save(checkpoint, fh))
