@@ -50,6 +50,34 @@ assert N_LS_FEATURES == 23
 LS_TRUTH_FIELDS: tuple[str, ...] = ("particle_id", "sim_pt", "sim_eta", "track_length")
 
 
+def ls_feature_matrix(
+    hits: np.ndarray, dphichange: np.ndarray, layers: np.ndarray, phi_eta_pt: np.ndarray
+) -> np.ndarray:
+    """The 23 LS features (float32 [n, 23]) from the four hits of each LS.
+
+    ``hits`` [n, 4, 4]: hits A0, A1, E0, E1 (anchor MD lower and upper, end MD lower and upper), each
+    (r, x, y, z) in cm; ``dphichange`` [n, 2] of the anchor and end MD; ``layers`` [n, 2] their LST layers;
+    ``phi_eta_pt`` [n, 3] the LS's ``LS_phi, LS_eta, LS_pt``. The simulation (:mod:`src.reco.ls_features`)
+    and the LST ntuple reader (:mod:`src.io.lst_ntuple`) both compute the columns here, in float64.
+    """
+    hits = np.asarray(hits, dtype=np.float64)
+    a0, a1, e0, e1 = (hits[:, k] for k in range(4))
+    dpc_a, dpc_e = np.asarray(dphichange, dtype=np.float64).T
+    cols = [
+        np.asarray(phi_eta_pt, dtype=np.float64),
+        hits[..., 0].mean(axis=1),
+        hits[..., 1:].mean(axis=1),
+        0.5 * (dpc_a + dpc_e),
+        e0 - a0,
+        dpc_e - dpc_a,
+        e1 - a1,
+        0.5 * ((a0[:, 0] + e0[:, 0]) - a1[:, 0] - e1[:, 0]),
+        0.5 * ((a0[:, 1:] + e0[:, 1:]) - (a1[:, 1:] + e1[:, 1:])),
+        np.asarray(layers, dtype=np.float64),
+    ]
+    return np.column_stack(cols).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class Collection:
     """One kind of object of an event: its fields (name → unit and meaning) and its truth convention.

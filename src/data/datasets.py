@@ -11,7 +11,7 @@ from src.data.datamodule import EventDataModule
 from src.data.edm4hep import EDM4hepSource
 from src.data.filtered import FilteredSource
 from src.data.hits import SimulatedHitSource, SubsetSpec, TrackMLSource
-from src.data.sources import HeptCmsRawSource, SimulatedLSSource
+from src.data.sources import HeptCmsRawSource, LSTNtupleSource, SimulatedLSSource
 from src.reco.lst import LSTConfig
 from src.sim.calo.simulate import CaloSimulator
 from src.sim.generators import EventGenerator
@@ -55,9 +55,26 @@ def simulated_line_segments(
     return EventDataModule(source, view, **loader)
 
 
-def hept_cms_raw(*, view: Callable, path: str | Path, n_events: int | None, **loader: Any) -> EventDataModule:
+def hept_cms_raw(
+    *, view: Callable, path: str | Path, n_events: int | None, max_event_size: int | None, **loader: Any
+) -> EventDataModule:
     """Real CMS LST events of the HEPT-CMS study (a directory of ``graph_N.pt`` files)."""
-    return EventDataModule(HeptCmsRawSource(path, n_events=n_events), view, **loader)
+    source = HeptCmsRawSource(path, n_events=n_events, max_event_size=max_event_size)
+    return EventDataModule(source, view, **loader)
+
+
+def lst_ntuple(
+    *,
+    view: Callable,
+    path: str | Path,
+    tree: str,
+    n_events: int | None,
+    max_event_size: int | None,
+    **loader: Any,
+) -> EventDataModule:
+    """CMS LST ntuples (a ``.root`` file or a directory of them), read into the 23-feature LS event."""
+    source = LSTNtupleSource(path, tree=tree, n_events=n_events, max_event_size=max_event_size)
+    return EventDataModule(source, view, **loader)
 
 
 def filtered_line_segments(
@@ -125,6 +142,7 @@ def trackml(
     min_hits: int,
     seed: int,
     recompute_weights: bool,
+    max_event_size: int | None,
     **loader: Any,
 ) -> EventDataModule:
     """Events of a directory of TrackML CSV files (``dataset.path``), whole or as particle subsets."""
@@ -142,6 +160,7 @@ def trackml(
         subsets=subsets,
         seed=seed,
         recompute_weights=recompute_weights,
+        max_event_size=max_event_size,
     )
     return EventDataModule(source, view, **loader)
 

@@ -306,13 +306,14 @@ class SimulatedHitSource:
         self.cache.build(self.n_events, self._make, describe=describe_hit_event, progress=progress)
 
     def load(self, index: int) -> Event:
-        return self.cache.load(index)
+        return self.cache.load(index, rebuild=self._make)
 
 
 class TrackMLSource:
     """Events of a directory of TrackML CSV files (with truth and particles), optionally as subsets.
 
-    Event ``i`` is subset ``i % per_event`` of the ``i // per_event``-th event file (by event id). Subsets
+    Event ``i`` is subset ``i % per_event`` of the ``i // per_event``-th event file (by event id); an
+    event file over ``max_event_size`` hits (None = no limit) is a bad event. Subsets
     get the id ``1000 × original id + k``; whole events keep their own id. Truth weights are those of the
     files (computed where the column is absent, or everywhere with ``recompute_weights``); subsets keep
     them (the score normalises by the event's total weight).
@@ -327,8 +328,10 @@ class TrackMLSource:
         subsets: SubsetSpec | None = None,
         seed: int = 0,
         recompute_weights: bool = False,
+        max_event_size: int | None = None,
     ) -> None:
         self.path = Path(path).expanduser()
+        self.max_event_size = max_event_size
         found = find_events(self.path)
         complete = {e: parts for e, parts in found.items() if len(parts) == 3}
         if not complete:
@@ -364,7 +367,12 @@ class TrackMLSource:
     def _events(self, file_index: int) -> list[dict[str, np.ndarray]]:
         if self._last is None or self._last[0] != file_index:
             event_id = self.event_ids[file_index]
-            event = read_event(self.path, event_id, compute_weights=self.recompute_weights)
+            event = read_event(
+                self.path,
+                event_id,
+                compute_weights=self.recompute_weights,
+                max_event_size=self.max_event_size,
+            )
             arrays = event_arrays(event, b_field=self.b_field)
             per_event = self.subsets.per_event
             ids = (

@@ -4,7 +4,7 @@ Every source yields events as a dict of tensors with the LS collection of :mod:`
 float32 [N, 23], ``particle_id`` int64 (−1 = fake), ``sim_pt``/``sim_eta`` float32 (NaN where unknown),
 ``track_length`` int64 (number of LS of the same sim track in the event, 0 for fakes). The simulated
 source runs the tracker simulation (:mod:`src.sim.tracker`) and then the LST reconstruction
-(:mod:`src.reco.lst`); the real one reads files (:mod:`src.io.hept_cms`).
+(:mod:`src.reco.lst`); the real ones read files (:mod:`src.io.hept_cms`, :mod:`src.io.lst_ntuple`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import numpy as np
 
 from src.data.cache import Event, EventCache, fingerprint, to_tensors
 from src.io.hept_cms import find_graph_files, read_graph
-from src.reco.ls_features import line_segment_event
-from src.reco.lst import LSTConfig, build_line_segments, sector_window
-from src.sim.tracker.config import TrackerSimConfig
+from src.io.lst_ntuple import TREE, LSTNtuple, find_ntuple_files
+from src.reco.ls_features import line_segment_event, ntuple_branches
+from src.reco.lst import LineSegments, LSTConfig, build_line_segments, sector_window
+from src.sim.tracker.config import SimEvent, TrackerSimConfig
 from src.sim.tracker.simulate import simulate_event
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,16 @@ def event_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
 
 
+def _simulate(generator: TrackerSimConfig, lst: LSTConfig, seed: int) -> tuple[LineSegments, SimEvent]:
+    """Simulate the hits (only those the LS of ``lst.phi_sector`` can use) and build the LS as LST does."""
+    if lst.b_field != generator.b_field:
+        raise ValueError(
+            f"the LST reconstruction assumes B = {lst.b_field} T, the simulation has {generator.b_field}"
+        )
+    event = simulate_event(generator, seed, phi_window=sector_window(lst))
+    return build_line_segments(event.hits, lst), event
+
+
 def simulate_ls_event(generator: TrackerSimConfig, lst: LSTConfig, seed: int) -> dict[str, np.ndarray]:
     """Line segments of one simulated event: simulate the hits (only those the LS of ``lst.phi_sector``
     can use), then reconstruct as LST does.
@@ -73,12 +84,17 @@ def simulate_ls_event(generator: TrackerSimConfig, lst: LSTConfig, seed: int) ->
     int64 [N] (−1 = fake), ``sim_pt``/``sim_eta`` float32 [N] (NaN for fakes) and ``track_length`` int64
     [N] (LS of the same particle in the event, 0 for fakes). Deterministic for a seed.
     """
-    if lst.b_field != generator.b_field:
-        raise ValueError(
-            f"the LST reconstruction assumes B = {lst.b_field} T, the simulation has {generator.b_field}"
-        )
-    event = simulate_event(generator, seed, phi_window=sector_window(lst))
-    return line_segment_event(build_line_segments(event.hits, lst), event, lst.b_field)
+    ls, event = _simulate(generator, lst, seed)
+    return line_segment_event(ls, event, lst.b_field)
+
+
+def simulate_lst_ntuple_event(
+    generator: TrackerSimConfig, lst: LSTConfig, seed: int
+) -> dict[str, np.ndarray]:
+    """The same event as :func:`simulate_ls_event`, as the branches of an LST ntuple entry
+    (:func:`src.io.lst_ntuple.write_lst_ntuple` writes them; reading them back gives that event)."""
+    ls, event = _simulate(generator, lst, seed)
+    return ntuple_branches(ls, event, lst.b_field)
 
 
 class SimulatedLSSource:
@@ -123,22 +139,55 @@ class SimulatedLSSource:
         self.cache.build(self.n_events, self._make, describe=describe_ls_event, progress=progress)
 
     def load(self, index: int) -> Event:
-        return self.cache.load(index)
+        return self.cache.load(index, rebuild=self._make)
+
+
+def _ls_event(arrays: dict[str, np.ndarray]) -> Event:
+    """A read LS event (``x``, ``particle_id``, optional ``sim_pt``/``sim_eta``) with its track lengths."""
+    pid = arrays["particle_id"]
+    nan = np.full(len(pid), np.nan, dtype=np.float32)
+    return to_tensors(
+        {
+            "x": arrays["x"],
+            "particle_id": pid,
+            "sim_pt": arrays.get("sim_pt", nan),
+            "sim_eta": arrays.get("sim_eta", nan.copy()),
+            "track_length": track_lengths(pid),
+        }
+    )
+
+
+def _file_digest(files: list[Path], *, whole: bool) -> str:
+    """Hash of the files' names and contents (``whole=False``: sizes and first and last MiB only)."""
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.name.encode())
+        if whole:
+            digest.update(f.read_bytes())
+            continue
+        size = f.stat().st_size
+        digest.update(str(size).encode())
+        with f.open("rb") as fh:
+            digest.update(fh.read(1 << 20))
+            fh.seek(max(size - (1 << 20), 0))
+            digest.update(fh.read(1 << 20))
+    return digest.hexdigest()
 
 
 class HeptCmsRawSource:
     """Real CMS LST events of the HEPT-CMS study: a directory of ``graph_N.pt`` files
-    (:mod:`src.io.hept_cms`). The events carry no simulated pT or η (NaN)."""
+    (:mod:`src.io.hept_cms`). The events carry no simulated pT or η (NaN). An event over
+    ``max_event_size`` LS (None = no limit) is a bad event."""
 
-    def __init__(self, path: str | Path, *, n_events: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, n_events: int | None = None, max_event_size: int | None = None
+    ) -> None:
         self.path = Path(path).expanduser()
         files = find_graph_files(self.path)
         self.files = files[:n_events] if n_events else files
-        digest = hashlib.sha256()
-        for f in self.files:
-            digest.update(f.name.encode())
-            digest.update(f.read_bytes())
-        self.fingerprint = fingerprint({"source": "hept_cms_raw", "content": digest.hexdigest()})
+        self.max_event_size = max_event_size
+        content = _file_digest(self.files, whole=True)
+        self.fingerprint = fingerprint({"source": "hept_cms_raw", "content": content})
 
     def __len__(self) -> int:
         return len(self.files)
@@ -147,15 +196,43 @@ class HeptCmsRawSource:
         del progress  # files are read lazily; nothing to build
 
     def load(self, index: int) -> Event:
-        graph = read_graph(self.files[index])
-        pid = graph["particle_id"]
-        nan = np.full(len(pid), np.nan, dtype=np.float32)
-        return to_tensors(
-            {
-                "x": graph["x"],
-                "particle_id": pid,
-                "sim_pt": nan,
-                "sim_eta": nan.copy(),
-                "track_length": track_lengths(pid),
-            }
-        )
+        return _ls_event(read_graph(self.files[index], max_event_size=self.max_event_size))
+
+
+class LSTNtupleSource:
+    """Real (or written) CMS LST ntuples (:mod:`src.io.lst_ntuple`): a ``.root`` file or a directory of
+    them, one event per TTree entry, in file-name then entry order.
+
+    The first ``n_events`` events are used (None: all); an event over ``max_event_size`` LS is a bad
+    event. Files that cannot be opened stop the run (their events cannot be counted). The fingerprint
+    hashes the file names, sizes and first and last MiB, and the tree name.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        tree: str = TREE,
+        n_events: int | None = None,
+        max_event_size: int | None = None,
+    ) -> None:
+        self.path = Path(path).expanduser()
+        files = find_ntuple_files(self.path)
+        self.ntuples = [LSTNtuple(f, tree=tree, max_event_size=max_event_size) for f in files]
+        self.entries = [(k, e) for k, nt in enumerate(self.ntuples) for e in range(len(nt))]
+        if n_events:
+            self.entries = self.entries[:n_events]
+        if not self.entries:
+            raise ValueError(f"dataset.path={self.path}: the LST ntuple(s) hold no events (tree '{tree}')")
+        content = _file_digest(files, whole=False)
+        self.fingerprint = fingerprint({"source": "lst_ntuple", "tree": tree, "content": content})
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def prepare(self, *, progress: bool = True) -> None:
+        del progress  # entries are read lazily
+
+    def load(self, index: int) -> Event:
+        k, entry = self.entries[index]
+        return _ls_event(self.ntuples[k].read(entry))

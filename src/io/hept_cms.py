@@ -2,7 +2,8 @@
 
 Each file is a ``torch_geometric.data.Data`` (or a dict of tensors) with ``x`` float32 [N, 23] (the LS
 features of :data:`src.event_model.LS_FEATURE_NAMES`) and ``particle_id`` (−1 = fake). It is loaded with
-``weights_only=True`` and only PyG's data classes allowed, so no arbitrary code is unpickled.
+``weights_only=True`` and only PyG's data classes allowed, so no arbitrary code is unpickled. Every problem
+is a :class:`src.io.errors.ReaderError` naming the file, the event (N of ``graph_N.pt``) and the field.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from src.event_model import N_LS_FEATURES
+from src.event_model import LS_FEATURE_NAMES, N_LS_FEATURES
+from src.io.errors import CorruptFileError, LayoutError, MissingFieldError, check_finite, check_size
 
 _GRAPH_FILE = re.compile(r"graph_(\d+)\.pt$")
 
@@ -35,23 +37,54 @@ def find_graph_files(path: str | Path) -> list[Path]:
     return files
 
 
-def read_graph(path: str | Path) -> dict[str, np.ndarray]:
-    """``x`` float32 [N, 23] and ``particle_id`` int64 [N] of one ``graph_N.pt`` file."""
+def graph_number(path: str | Path) -> int | None:
+    """N of a ``graph_N.pt`` file name (None for another name)."""
+    match = _GRAPH_FILE.search(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
+def read_graph(path: str | Path, *, max_event_size: int | None = None) -> dict[str, np.ndarray]:
+    """``x`` float32 [N, 23] and ``particle_id`` int64 [N] of one ``graph_N.pt`` file.
+
+    ``max_event_size`` (LS, None = no limit): a larger event is an
+    :class:`src.io.errors.EventTooLargeError`; an empty one or a NaN/inf feature is a bad event too.
+    """
     path = Path(path)
-    data = _load_pyg_data(path)
+    event = graph_number(path)
+    data = _load_pyg_data(path, event)
     for field in ("x", "particle_id"):
         if field not in data:
-            raise KeyError(f"{path}: field '{field}' missing (found {sorted(data)})")
-    x = data["x"].float()
-    if x.ndim != 2 or x.shape[1] != N_LS_FEATURES:
-        raise ValueError(f"{path}: field 'x' has shape {tuple(x.shape)}, expected [N, {N_LS_FEATURES}]")
-    pid = data["particle_id"].long().reshape(-1)
-    if len(pid) != len(x):
-        raise ValueError(f"{path}: 'particle_id' has {len(pid)} entries but 'x' has {len(x)} rows")
-    return {"x": x.numpy(), "particle_id": pid.numpy()}
+            raise MissingFieldError(
+                f"missing (found {sorted(data)})",
+                path=path,
+                event=event,
+                field=field,
+                fix="The file must hold x [N, 23] and particle_id [N], as the HEPT-CMS study writes them",
+            )
+    x = data["x"]
+    if x.ndim != 2 or x.shape[1] != N_LS_FEATURES or not x.is_floating_point():
+        raise LayoutError(
+            f"has shape {tuple(x.shape)} and type {x.dtype}, expected float [N, {N_LS_FEATURES}]",
+            path=path,
+            event=event,
+            field="x",
+            fix="The columns are the 23 LS features of src.event_model.LS_FEATURE_NAMES",
+        )
+    pid = data["particle_id"].reshape(-1)
+    if len(pid) != len(x) or (pid.is_floating_point() and not torch.equal(pid, pid.round())):
+        raise LayoutError(
+            f"has {len(pid)} entries of type {pid.dtype} for {len(x)} rows of 'x' (one integer per LS)",
+            path=path,
+            event=event,
+            field="particle_id",
+        )
+    check_size(len(x), max_event_size, path=path, event=event, field="x", what="line segments")
+    x = x.float().numpy()
+    check_finite(x, path=path, event=event, field="x", columns=LS_FEATURE_NAMES)
+    return {"x": x, "particle_id": pid.long().numpy()}
 
 
-def _load_pyg_data(path: Path) -> dict[str, torch.Tensor]:
+def _load_pyg_data(path: Path, event: int | None) -> dict[str, torch.Tensor]:
     """Load a saved ``torch_geometric.data.Data`` safely and return its tensors."""
     from torch_geometric.data import Data
     from torch_geometric.data.data import DataEdgeAttr, DataTensorAttr
@@ -60,14 +93,20 @@ def _load_pyg_data(path: Path) -> dict[str, torch.Tensor]:
     with torch.serialization.safe_globals([Data, DataEdgeAttr, DataTensorAttr, GlobalStorage]):
         try:
             obj = torch.load(path, weights_only=True)
-        except Exception as err:
-            raise ValueError(
-                f"{path}: not a torch_geometric Data file readable without unpickling code: {err}"
+        except Exception as err:  # a cut zip, flipped bytes, a pickle with code: never unpickled
+            raise CorruptFileError(
+                f"not a torch_geometric Data file readable without unpickling code ({type(err).__name__}: "
+                f"{err})",
+                path=path,
+                event=event,
+                fix="Copy the file again (it may be cut short) or rewrite it with torch.save of a Data",
             ) from err
     if isinstance(obj, Data):
-        return {k: v for k, v in obj.to_dict().items() if isinstance(v, torch.Tensor)}
+        obj = obj.to_dict()
     if isinstance(obj, dict):
         return {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
-    raise ValueError(
-        f"{path}: expected a torch_geometric Data or a dict of tensors, got {type(obj).__name__}"
+    raise LayoutError(
+        f"expected a torch_geometric Data or a dict of tensors, got {type(obj).__name__}",
+        path=path,
+        event=event,
     )

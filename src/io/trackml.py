@@ -8,14 +8,20 @@ The public TrackML challenge files (lengths in mm, momenta in GeV, 2 T solenoid)
 
 Extra columns (``particle_type``, ``cells``…) are ignored; a missing required column is an error naming the
 file and the column. The truth ``weight`` column is optional: where it is absent the challenge's weights
-are computed (:func:`src.metrics.trackml_score.hit_weights`). Submissions are
-``eventNNNNNNNNN-submission.csv`` with ``event_id,hit_id,track_id``.
+are computed (:func:`src.metrics.trackml_score.hit_weights`), with a warning naming the file. Submissions
+are ``eventNNNNNNNNN-submission.csv`` with ``event_id,hit_id,track_id``.
+
+Every problem is a :class:`src.io.errors.ReaderError` naming the file, the event and the column, including
+the known slips of other tools' TrackML writers: truth momenta ``tpx,tpy,tpz`` that repeat the positions
+``tx,ty,tz``, and a particles file under another name (``eventN-fatras-particles.csv``). Empty cells, NaN or
+inf values, an event without hits and one over ``max_event_size`` hits are bad events.
 
 Floats are written with Python's shortest round-trip representation, so write → read is lossless.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +30,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from src.io.errors import CorruptFileError, LayoutError, MissingFieldError, MissingFileError, check_size
+from src.io.trackml_checks import check_truth_momenta, typed_column
 from src.metrics.trackml_score import hit_weights
+
+log = logging.getLogger(__name__)
 
 #: Required columns and their dtypes, per file kind.
 COLUMNS: dict[str, dict[str, str]] = {
@@ -65,6 +75,8 @@ COLUMNS: dict[str, dict[str, str]] = {
 OPTIONAL = {"truth": frozenset({"weight"})}
 PARTS = ("hits", "truth", "particles")
 _EVENT_FILE = re.compile(r"^event(\d+)-(hits|truth|particles)\.csv(\.gz)?$")
+#: A part under a name other tools write (``event000001000-fatras-particles.csv``).
+_NEAR_MISS = re.compile(r"^event(\d+)-.+[-_](hits|truth|particles)\.csv(\.gz)?$")
 
 
 def event_prefix(event_id: int) -> str:
@@ -83,93 +95,156 @@ class TrackMLEvent:
 
 
 def find_events(directory: str | Path) -> dict[int, dict[str, Path]]:
-    """Event id → {part: file} of every ``eventN-{hits,truth,particles}.csv[.gz]`` in ``directory``."""
+    """Event id → {part: file} of every ``eventN-{hits,truth,particles}.csv[.gz]`` in ``directory``.
+
+    A part found only under another tool's name (``eventN-fatras-particles.csv``) is an error saying how
+    to rename it."""
     directory = Path(directory).expanduser()
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory} is not a directory of TrackML eventNNNNNNNNN-*.csv files")
     events: dict[int, dict[str, Path]] = {}
+    near: dict[tuple[int, str], Path] = {}
     for path in sorted(directory.iterdir()):
         match = _EVENT_FILE.match(path.name)
         if match:
             parts = events.setdefault(int(match.group(1)), {})
             if match.group(2) in parts:
-                raise ValueError(f"{directory}: both {parts[match.group(2)].name} and {path.name} exist")
+                raise LayoutError(
+                    f"both {parts[match.group(2)].name} and {path.name} exist",
+                    path=directory,
+                    event=int(match.group(1)),
+                    field=match.group(2),
+                    fix="Keep one of the two files",
+                )
             parts[match.group(2)] = path
+        elif (slip := _NEAR_MISS.match(path.name)) is not None:
+            near[(int(slip.group(1)), slip.group(2))] = path
+    for (event_id, part), path in near.items():
+        if event_id in events and part not in events[event_id]:
+            raise MissingFileError(
+                f"no {event_prefix(event_id)}-{part}.csv, but {path.name} (another tool's name for it)",
+                path=path,
+                event=event_id,
+                field=part,
+                fix=f"Rename it to {event_prefix(event_id)}-{part}.csv after checking it has the columns "
+                f"{','.join(COLUMNS[part])}",
+            )
     return dict(sorted(events.items()))
 
 
-def read_table(path: str | Path, kind: str) -> pd.DataFrame:
+def read_table(path: str | Path, kind: str, *, event: int | None = None) -> pd.DataFrame:
     """Read one TrackML CSV (``kind`` in hits/truth/particles/submission): required columns in their
-    canonical order and dtype, extra columns dropped. Raises ValueError naming the file and column."""
+    canonical order and dtype, extra columns dropped. Raises a ReaderError naming the file and column."""
     path = Path(path)
+    if event is None and (match := _EVENT_FILE.match(path.name)) is not None:
+        event = int(match.group(1))
     spec = COLUMNS[kind]
     try:
-        frame = pd.read_csv(path)
-    except (OSError, ValueError, EOFError) as err:
-        raise ValueError(f"{path}: not a readable {kind} CSV file: {err}") from err
+        frame = pd.read_csv(path, low_memory=False)
+    except (OSError, ValueError, EOFError, pd.errors.EmptyDataError) as err:
+        raise CorruptFileError(
+            f"not a readable {kind} CSV file ({type(err).__name__}: {err})",
+            path=path,
+            event=event,
+            fix="Copy or write the file again (it may be cut short or not a CSV file)",
+        ) from err
+    except Exception as err:  # the CSV parser's own failures on damaged bytes
+        raise CorruptFileError(
+            f"not a readable {kind} CSV file ({type(err).__name__}: {err})", path=path, event=event
+        ) from err
     optional = OPTIONAL.get(kind, frozenset())
     missing = [c for c in spec if c not in frame.columns and c not in optional]
     if missing:
-        raise ValueError(
-            f"{path}: required column(s) {missing} missing from the {kind} file "
-            f"(found {list(frame.columns)}; a TrackML {kind} file has {','.join(spec)})"
+        raise MissingFieldError(
+            f"required column(s) {missing} missing (found {list(frame.columns)})",
+            path=path,
+            event=event,
+            field=missing[0],
+            fix=f"A TrackML {kind} file has the columns {','.join(spec)}",
         )
     out = {}
     for column, dtype in spec.items():
-        if column not in frame.columns:
-            continue
-        values = frame[column]
-        if values.isna().any():
-            raise ValueError(
-                f"{path}: column '{column}' has empty values (row {int(values.isna().argmax())})"
-            )
-        try:
-            out[column] = values.astype(dtype)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"{path}: column '{column}' is not {dtype}: {err}") from err
-        if dtype == "int64" and values.dtype.kind == "f" and not np.array_equal(out[column], values):
-            raise ValueError(f"{path}: column '{column}' holds non-integer values")
+        if column in frame.columns:
+            out[column] = typed_column(frame[column], dtype, path=path, event=event, name=column)
     return pd.DataFrame(out)
 
 
 def read_event(
-    directory: str | Path, event_id: int, parts: Sequence[str] = PARTS, *, compute_weights: bool = False
+    directory: str | Path,
+    event_id: int,
+    parts: Sequence[str] = PARTS,
+    *,
+    compute_weights: bool = False,
+    max_event_size: int | None = None,
 ) -> TrackMLEvent:
     """Read the ``parts`` of event ``event_id`` from ``directory`` and check they agree.
 
     Truth must hold exactly the hits' ``hit_id``s, and every non-noise particle of the truth must be in
     the particles file. The truth ``weight`` is kept as written; it is computed (normalised per event)
-    where the column is absent, or everywhere with ``compute_weights``.
+    where the column is absent, or everywhere with ``compute_weights``. An event without hits, or with
+    more than ``max_event_size`` (None = no limit), is a bad event.
     """
-    files = find_events(directory).get(int(event_id), {})
+    event_id = int(event_id)
+    files = find_events(directory).get(event_id, {})
     missing = [p for p in parts if p not in files]
     if missing:
         prefix = Path(directory) / event_prefix(event_id)
-        raise FileNotFoundError(f"{prefix}-{{{','.join(missing)}}}.csv[.gz] not found")
-    tables = {p: read_table(files[p], p) for p in parts}
+        raise MissingFileError(
+            f"{prefix}-{{{','.join(missing)}}}.csv[.gz] not found",
+            path=directory,
+            event=event_id,
+            field=missing[0],
+        )
+    tables = {p: read_table(files[p], p, event=event_id) for p in parts}
     hits, truth, particles = (tables.get(p) for p in PARTS)
-    if hits is not None and not hits["hit_id"].is_unique:
-        raise ValueError(f"{files['hits']}: duplicate hit_id values")
+    if hits is not None:
+        check_size(len(hits), max_event_size, path=files["hits"], event=event_id, field="hit_id", what="hits")
+        if not hits["hit_id"].is_unique:
+            raise LayoutError("duplicate hit_id values", path=files["hits"], event=event_id, field="hit_id")
+    if truth is not None:
+        check_truth_momenta(truth, files["truth"], event_id)
     if truth is not None and hits is not None:
         if len(truth) != len(hits) or not np.array_equal(
             np.sort(truth["hit_id"].to_numpy()), np.sort(hits["hit_id"].to_numpy())
         ):
-            raise ValueError(f"{files['truth']}: hit_id values differ from those of {files['hits'].name}")
+            raise LayoutError(
+                f"hit_id values differ from those of {files['hits'].name}",
+                path=files["truth"],
+                event=event_id,
+                field="hit_id",
+            )
         truth = truth.set_index("hit_id").loc[hits["hit_id"]].reset_index()
     if truth is not None and particles is not None:
         if not particles["particle_id"].is_unique:
-            raise ValueError(f"{files['particles']}: duplicate particle_id values")
+            raise LayoutError(
+                "duplicate particle_id values", path=files["particles"], event=event_id, field="particle_id"
+            )
         known = np.isin(truth["particle_id"], particles["particle_id"]) | (truth["particle_id"] == 0)
         if not known.all():
             unknown = truth.loc[~known, "particle_id"].iloc[0]
-            raise ValueError(
-                f"{files['particles']}: particle_id {unknown} of {files['truth'].name} is not listed"
+            raise LayoutError(
+                f"particle_id {unknown} of {files['truth'].name} is not listed",
+                path=files["particles"],
+                event=event_id,
+                field="particle_id",
+            )
+        if "weight" not in truth.columns:
+            log.warning(
+                "%s: no 'weight' column; computing the challenge's weights from %s",
+                files["truth"],
+                files["particles"].name,
             )
         if compute_weights or "weight" not in truth.columns:
             truth = truth.assign(weight=truth_weights(truth, particles))
     elif truth is not None and "weight" not in truth.columns:
-        raise ValueError(f"{files['truth']}: no 'weight' column and no particles file to compute it from")
-    return TrackMLEvent(int(event_id), hits, truth, particles)
+        raise MissingFieldError(
+            "no 'weight' column and no particles file to compute it from",
+            path=files["truth"],
+            event=event_id,
+            field="weight",
+            fix="Add the event's particles file (the weights are computed from it) or the weight column",
+        )
+    return TrackMLEvent(event_id, hits, truth, particles)
 
 
 def truth_weights(truth: pd.DataFrame, particles: pd.DataFrame) -> np.ndarray:

@@ -1,12 +1,25 @@
-"""TrackML CSV files round-trip losslessly (gzip or not), errors name file and column, mini1 reads as real."""
+"""TrackML CSV files round-trip losslessly (gzip or not), mini1 reads as real, and every bad input (a cut or
+non-CSV file, a missing column, NaN/inf or empty cells, an empty or oversized event, the known slips of other
+writers) is an error naming the file, the event and the column."""
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from src.data.hits import SimulatedHitSource, SubsetSpec, TrackMLSource, sim_hit_arrays, with_weights
+from src.io.errors import (
+    CorruptFileError,
+    EmptyEventError,
+    EventTooLargeError,
+    LayoutError,
+    MissingFieldError,
+    MissingFileError,
+    NonFiniteError,
+)
 from src.io.trackml import (
     COLUMNS,
     TrackMLEvent,
@@ -93,9 +106,10 @@ def test_missing_column_names_file_and_field(tmp_path, part: str, column: str) -
     paths = write_event(tmp_path, _toy_event())
     frame = pd.read_csv(paths[part]).drop(columns=[column])
     frame.to_csv(paths[part], index=False)
-    with pytest.raises(ValueError, match=column) as err:
+    with pytest.raises(MissingFieldError, match=column) as err:
         read_event(tmp_path, 7)
-    assert str(paths[part]) in str(err.value)
+    assert str(paths[part]) in str(err.value) and "event 7" in str(err.value)
+    assert f"field '{column}'" in str(err.value)
 
 
 def test_bad_files_are_named(tmp_path) -> None:
@@ -106,19 +120,95 @@ def test_bad_files_are_named(tmp_path) -> None:
     with pytest.raises(ValueError, match="12345") as err:
         read_event(tmp_path, 7)
     assert "particles.csv" in str(err.value)
-    with pytest.raises(FileNotFoundError, match="event000000008"):
+    with pytest.raises(MissingFileError, match="event000000008"):
         read_event(tmp_path, 8)
     (tmp_path / "event000000007-hits.csv").write_text("hit_id,x\n1,abc\n")
     with pytest.raises(ValueError, match=r"hits\.csv"):
         read_table(tmp_path / "event000000007-hits.csv", "hits")
 
 
-def test_missing_weights_are_computed(tmp_path) -> None:
+def test_missing_weights_are_computed(tmp_path, caplog) -> None:
     event = _toy_event()
-    write_event(tmp_path, TrackMLEvent(7, event.hits, event.truth.drop(columns="weight"), event.particles))
-    back = read_event(tmp_path, 7)
+    paths = write_event(
+        tmp_path, TrackMLEvent(7, event.hits, event.truth.drop(columns="weight"), event.particles)
+    )
+    with caplog.at_level(logging.WARNING, logger="src.io.trackml"):
+        back = read_event(tmp_path, 7)
     assert back.truth["weight"].sum() == pytest.approx(1.0)
     assert (back.truth.loc[back.truth["particle_id"] == 0, "weight"] == 0).all()
+    assert str(paths["truth"]) in caplog.text and "no 'weight' column" in caplog.text
+    paths["particles"].unlink()  # and nothing to compute them from
+    with pytest.raises(MissingFieldError) as err:
+        read_event(tmp_path, 7, parts=("hits", "truth"))
+    _named(err.value, paths["truth"], "weight")
+
+
+def _named(err: Exception, path, field: str | None, event: int = 7) -> None:
+    message = str(err)
+    assert str(path) in message and f"event {event}" in message
+    if field is not None:
+        assert f"field '{field}'" in message
+
+
+def test_momenta_repeating_the_positions(tmp_path) -> None:
+    event = _toy_event()
+    truth = event.truth.assign(tpx=event.truth["tx"], tpy=event.truth["ty"], tpz=event.truth["tz"])
+    paths = write_event(tmp_path, TrackMLEvent(7, event.hits, truth, event.particles))
+    with pytest.raises(LayoutError) as err:
+        read_event(tmp_path, 7)
+    _named(err.value, paths["truth"], "tpx")
+    assert "repeat the positions" in str(err.value)
+
+
+def test_a_particles_file_under_another_tools_name(tmp_path) -> None:
+    paths = write_event(tmp_path, _toy_event())
+    fatras = paths["particles"].rename(tmp_path / "event000000007-fatras-particles.csv")
+    with pytest.raises(MissingFileError) as err:
+        read_event(tmp_path, 7)
+    _named(err.value, fatras, "particles")
+    assert "Rename it to event000000007-particles.csv" in str(err.value)
+    assert isinstance(err.value, FileNotFoundError)
+
+
+@pytest.mark.parametrize(
+    ("part", "column", "value"), [("hits", "x", "inf"), ("truth", "tz", ""), ("particles", "px", "nan")]
+)
+def test_non_finite_and_empty_cells(tmp_path, part: str, column: str, value: str) -> None:
+    paths = write_event(tmp_path, _toy_event())
+    frame = pd.read_csv(paths[part]).astype({column: object})
+    frame.loc[2, column] = value
+    frame.to_csv(paths[part], index=False)
+    with pytest.raises(NonFiniteError) as err:
+        read_event(tmp_path, 7)
+    _named(err.value, paths[part], column)
+
+
+def test_cut_files(tmp_path) -> None:
+    paths = write_event(tmp_path, _toy_event(), compress=True)
+    data = paths["truth"].read_bytes()
+    paths["truth"].write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptFileError) as err:
+        read_event(tmp_path, 7)
+    _named(err.value, paths["truth"], None)
+    paths = write_event(tmp_path / "plain", _toy_event())
+    text = paths["hits"].read_text()
+    paths["hits"].write_text(text[: len(text) // 2])  # cut inside a line: empty cells in the last row
+    with pytest.raises((NonFiniteError, LayoutError)) as err:
+        read_event(tmp_path / "plain", 7)
+    _named(err.value, paths["hits"], None)
+
+
+def test_empty_and_oversized_events(tmp_path) -> None:
+    event = _toy_event()
+    paths = write_event(tmp_path, event)
+    with pytest.raises(EventTooLargeError) as err:
+        read_event(tmp_path, 7, max_event_size=39)
+    _named(err.value, paths["hits"], "hit_id")
+    assert read_event(tmp_path, 7, max_event_size=40).hits.shape[0] == 40
+    write_event(tmp_path, TrackMLEvent(7, event.hits[:0], event.truth[:0], event.particles))
+    with pytest.raises(EmptyEventError) as err:
+        read_event(tmp_path, 7)
+    _named(err.value, paths["hits"], "hit_id")
 
 
 def test_submission_file(tmp_path) -> None:
