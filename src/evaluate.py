@@ -19,7 +19,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from src import config as _config
 from src.compose import build_datamodule, build_task, build_trainer
-from src.utils.run import git_commit, report_test
+from src.config.checks import validate
+from src.utils.run import bad_event_report, git_commit, report_test
 
 log = logging.getLogger(__name__)
 _config.register()
@@ -44,6 +45,7 @@ def load_checkpoint(path: str | Path) -> tuple[L.LightningModule, dict[str, Any]
 
 def evaluate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     """Test a checkpoint on ``cfg.dataset``; returns the test metrics."""
+    validate(cfg)  # value checks of the typed configs, before anything is built
     start = time.time()
     L.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.paths.output_dir)
@@ -58,6 +60,7 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         "git_commit": git_commit(),
         "train_git_commit": meta.get("git_commit"),
         "seed": cfg.seed,
+        **bad_event_report(datamodule),
     }
     metrics = report_test(trainer, out, provenance, start=start)
     return metrics, {"task": task, "datamodule": datamodule, "trainer": trainer}

@@ -28,6 +28,7 @@ from torch_geometric.data import Batch
 
 from src import config as _config
 from src.compose import build_datamodule
+from src.config.checks import validate
 from src.data.filtered import file_digest, write_filtered
 from src.evaluate import load_checkpoint
 from src.metrics import threshold_at_recall
@@ -57,6 +58,7 @@ def score_events(task: torch.nn.Module, source: Any) -> tuple[list[np.ndarray], 
 
 def filter_dataset(cfg: DictConfig) -> list[dict[str, Any]]:
     """Score the dataset with the checkpoint and write one filtered entry per recall; one row each out."""
+    validate(cfg)  # value checks of the typed configs, before anything is built
     start = time.time()
     out = Path(cfg.paths.output_dir)
     ckpt_path = Path(cfg.ckpt_path).expanduser()

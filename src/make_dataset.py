@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from src import config as _config
 from src.compose import build_datamodule, build_view
+from src.config.checks import validate
 from src.data.sources import describe_ls_event
 from src.event_model import LS
 
@@ -28,6 +29,7 @@ _config.register()
 def make_dataset(cfg: DictConfig) -> dict[str, float]:
     """Build every missing event; return the mean object count and the mean fraction of objects that
     belong to no particle (fake LS, noise hits) over all events."""
+    validate(cfg)  # value checks of the typed configs, before anything is built
     view = build_view(cfg) if OmegaConf.select(cfg, "task") is not None else None
     datamodule = build_datamodule(cfg, view)
     source = datamodule.source

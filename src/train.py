@@ -7,7 +7,6 @@ python -m src.train task=pileup model=mlp dataset.pileup=100 trainer.max_epochs=
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,18 @@ from omegaconf import DictConfig
 
 from src import config as _config  # registers the typed config schemas
 from src.compose import build_datamodule, build_task, build_trainer
+from src.config.checks import validate
+from src.utils.files import atomic_copy
 from src.utils.jobs import PreemptionCallback, checkpoint_progress, find_resume_checkpoint
 from src.utils.loggers import finish_loggers, keep_csv_history, log_config, log_test_artifacts
-from src.utils.run import StopFileCallback, report_test, run_metadata, scalar_metrics
+from src.utils.run import (
+    EpochSeedCallback,
+    StopFileCallback,
+    bad_event_report,
+    report_test,
+    run_metadata,
+    scalar_metrics,
+)
 
 log = logging.getLogger(__name__)
 _config.register()
@@ -30,6 +38,7 @@ _config.register()
 def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     """Fit then test; write checkpoints, plots and ``summary.json`` in the run directory."""
     start = time.time()
+    validate(cfg)  # value checks of the typed configs, before anything is built
     L.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.paths.output_dir)
     task = build_task(cfg)
@@ -48,6 +57,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     latest = ModelCheckpoint(dirpath=out / "checkpoints", filename="last", enable_version_counter=False)
     preemption = PreemptionCallback(out / "checkpoints" / "last.ckpt")
     callbacks = [checkpoint, latest, StopFileCallback(cfg.paths.stop_file), preemption]
+    callbacks.append(EpochSeedCallback(cfg.seed))
     trainer = build_trainer(cfg, out, callbacks)
     # a requeued job (same run directory) continues from its newest checkpoint of the same experiment
     resume = cfg.get("ckpt_path") or (find_resume_checkpoint(out, cfg) if cfg.get("auto_resume") else None)
@@ -67,7 +77,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
 
     best = checkpoint.best_model_path or latest.best_model_path
     if best and Path(best).name != "best.ckpt":
-        shutil.copyfile(best, out / "checkpoints" / "best.ckpt")
+        atomic_copy(best, out / "checkpoints" / "best.ckpt")
     trainer.test(task, datamodule=datamodule, ckpt_path=best or None, verbose=False)
     provenance = {
         "dataset_fingerprint": datamodule.fingerprint,
@@ -77,6 +87,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         "epochs_completed": trainer.current_epoch,
         "resumed_from": str(resume) if resume else None,
         "resumed_at": resumed_at,
+        **bad_event_report(datamodule),
     }
     test_metrics = report_test(trainer, out, provenance, start=start)
     if trainer.is_global_zero:

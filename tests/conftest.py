@@ -103,17 +103,24 @@ def run_config(overrides: list[str], out: Path, cache: Path, *, name: str = "tra
     return cfg
 
 
-def run_cli(
-    module: str, overrides: list[str], tmp_path: Path, *, timeout: int = 600
-) -> subprocess.CompletedProcess:
-    """Run ``python -m <module> <overrides>`` with outputs and cache under ``tmp_path``."""
+def cli(module: str, overrides: list[str], tmp_path: Path) -> tuple[list[str], dict[str, str]]:
+    """Command line and environment of ``python -m <module> <overrides>`` with outputs and cache under
+    ``tmp_path`` (importing this checkout's ``src``, whichever checkout the environment has installed)."""
     env = {
         **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         "HEPRECO_CACHE": str(tmp_path / "cache"),
         "HEPRECO_SHARED_DATA": str(SHARED_DATA),
         "MPLBACKEND": "Agg",
     }
-    cmd = [sys.executable, "-m", module, *overrides, f"paths.log_dir={tmp_path / 'outputs'}"]
+    return [sys.executable, "-m", module, *overrides, f"paths.log_dir={tmp_path / 'outputs'}"], env
+
+
+def run_cli(
+    module: str, overrides: list[str], tmp_path: Path, *, timeout: int = 600
+) -> subprocess.CompletedProcess:
+    """Run ``python -m <module> <overrides>`` with outputs and cache under ``tmp_path``."""
+    cmd, env = cli(module, overrides, tmp_path)
     return subprocess.run(
         cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
@@ -140,3 +147,14 @@ def sim_arrays() -> dict:
 
     cfg = TrackerSimConfig(pileup=5)
     return sim_hit_arrays(simulate_event(cfg, 11), cfg, event_id=0)
+
+
+@pytest.fixture(scope="session")
+def ntuple_events() -> list[dict]:
+    """LST ntuple branches of the first three events of TINY_SIM's dataset (pileup 10, φ in ±0.3, seed 1)."""
+    from src.data.sources import event_seed, simulate_lst_ntuple_event
+    from src.reco.lst import LSTConfig
+    from src.sim.tracker.config import TrackerSimConfig
+
+    generator, lst = TrackerSimConfig(pileup=10), LSTConfig(phi_sector=(-0.3, 0.3))
+    return [simulate_lst_ntuple_event(generator, lst, event_seed(1, i)) for i in range(3)]

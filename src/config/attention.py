@@ -7,6 +7,8 @@ from typing import Any
 
 from omegaconf import MISSING
 
+from src.config.checks import at_least, checked
+
 
 @dataclass
 class HEPTAttentionConf:
@@ -14,7 +16,7 @@ class HEPTAttentionConf:
 
     _target_: str = "src.attention.hept.HEPTAttention"
     _partial_: bool = True
-    block_size: int = MISSING
+    block_size: int = checked(at_least(1))
     n_hashes: int = MISSING
     num_regions: Any = MISSING  # int, or one per region dimension
     region_dims: list[int] = MISSING
@@ -37,7 +39,7 @@ class WindowAttentionConf:
 
     _target_: str = "src.attention.window.WindowAttention"
     _partial_: bool = True
-    window: int = MISSING
+    window: int = checked(at_least(1))
     sort_dim: Any = MISSING  # int or null (the first periodic coordinate)
 
 

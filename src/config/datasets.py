@@ -1,11 +1,18 @@
-"""Schemas of ``dataset=`` (a source of events and the DataModule options)."""
+"""Schemas of ``dataset=`` (a source of events and the DataModule options).
+
+Value checks (``pileup >= 0``, a split that fits the events, …) are field metadata applied to the composed
+config by :func:`src.config.checks.validate` before anything is built.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from omegaconf import MISSING
+
+from src.config.checks import at_least, checked, interval, one_of, split
 
 
 @dataclass
@@ -13,12 +20,13 @@ class LoaderConf:
     """DataModule options shared by every dataset."""
 
     _target_: str = MISSING
-    split: Any = MISSING  # three fractions, three counts, or 'all'
+    split: Any = checked(split())  # three fractions, three counts, or 'all'
     split_seed: Any = MISSING
-    batch_size: int = MISSING
-    num_workers: int = MISSING
+    batch_size: int = checked(at_least(1))
+    num_workers: int = checked(at_least(0))
     in_memory: bool = MISSING
     progress: bool = MISSING
+    on_bad_event: str = checked(one_of("fail", "skip"))
 
 
 @dataclass
@@ -26,11 +34,11 @@ class SimLSDatasetConf(LoaderConf):
     """``dataset=sim_ls``: line segments of the built-in tracker simulation and LST reconstruction."""
 
     _target_: str = "src.data.datasets.simulated_line_segments"
-    pileup: float = MISSING
-    n_events: int = MISSING
-    seed: int = MISSING
+    pileup: float = checked(at_least(0))
+    n_events: int = checked(at_least(1))
+    seed: int = checked(at_least(0))
     cache_dir: str = MISSING
-    phi_sector: Any = MISSING  # [lo, hi] or null
+    phi_sector: Any = checked(interval(-math.pi, math.pi))  # [lo, hi] or null
     generator: dict[str, Any] = MISSING
     reco: dict[str, Any] = MISSING
 
@@ -41,7 +49,19 @@ class HeptCmsRawDatasetConf(LoaderConf):
 
     _target_: str = "src.data.datasets.hept_cms_raw"
     path: str = MISSING
-    n_events: Any = MISSING  # int or null (every file)
+    n_events: Any = checked(at_least(1, optional=True))  # int or null (every file)
+    max_event_size: Any = checked(at_least(1, optional=True))  # LS per event, or null
+
+
+@dataclass
+class LSTNtupleDatasetConf(LoaderConf):
+    """``dataset=lst_ntuple``: CMS LST ntuples (ROOT), read into the 23-feature LS event."""
+
+    _target_: str = "src.data.datasets.lst_ntuple"
+    path: str = MISSING
+    tree: str = MISSING
+    n_events: Any = checked(at_least(1, optional=True))  # int or null (every entry)
+    max_event_size: Any = checked(at_least(1, optional=True))  # LS per event, or null
 
 
 @dataclass
@@ -58,15 +78,15 @@ class SimHitsDatasetConf(LoaderConf):
     """``dataset=sim_hits``: hit-level events of the built-in simulation, whole or particle subsets."""
 
     _target_: str = "src.data.datasets.simulated_hits"
-    pileup: float = MISSING
-    n_events: int = MISSING
-    seed: int = MISSING
+    pileup: float = checked(at_least(0))
+    n_events: int = checked(at_least(1))
+    seed: int = checked(at_least(0))
     cache_dir: str = MISSING
-    particles: Any = MISSING  # [lo, hi] or null (whole events)
+    particles: Any = checked(interval(1))  # [lo, hi] or null (whole events)
     noise: bool = MISSING
-    subsets_per_event: int = MISSING
-    max_vertex_r: Any = MISSING  # mm or null
-    min_hits: int = MISSING
+    subsets_per_event: int = checked(at_least(1))
+    max_vertex_r: Any = checked(at_least(0, optional=True))  # mm or null
+    min_hits: int = checked(at_least(0))
     generator: dict[str, Any] = MISSING
 
 
@@ -76,15 +96,16 @@ class TrackMLDatasetConf(LoaderConf):
 
     _target_: str = "src.data.datasets.trackml"
     path: str = MISSING
-    n_events: Any = MISSING
-    b_field: float = MISSING
-    particles: Any = MISSING
+    n_events: Any = checked(at_least(1, optional=True))
+    b_field: float = checked(at_least(0))
+    particles: Any = checked(interval(1))
     noise: bool = MISSING
-    subsets_per_event: int = MISSING
-    max_vertex_r: Any = MISSING
-    min_hits: int = MISSING
-    seed: int = MISSING
+    subsets_per_event: int = checked(at_least(1))
+    max_vertex_r: Any = checked(at_least(0, optional=True))
+    min_hits: int = checked(at_least(0))
+    seed: int = checked(at_least(0))
     recompute_weights: bool = MISSING
+    max_event_size: Any = checked(at_least(1, optional=True))  # hits per event, or null
 
 
 @dataclass
@@ -119,6 +140,7 @@ class SimCaloDatasetConf(LoaderConf):
 SCHEMAS = {
     ("dataset", "sim_ls"): SimLSDatasetConf,
     ("dataset", "hept_cms_raw"): HeptCmsRawDatasetConf,
+    ("dataset", "lst_ntuple"): LSTNtupleDatasetConf,
     ("dataset", "filtered"): FilteredDatasetConf,
     ("dataset", "sim_hits"): SimHitsDatasetConf,
     ("dataset", "trackml"): TrackMLDatasetConf,

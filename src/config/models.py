@@ -7,6 +7,8 @@ from typing import Any
 
 from omegaconf import MISSING
 
+from src.config.checks import checked, fraction
+
 
 @dataclass
 class HEPTModelConf:
@@ -18,7 +20,7 @@ class HEPTModelConf:
     head_dim: Any = MISSING  # int or null (= h_dim)
     n_layers: int = MISSING
     out_dim: int = MISSING
-    dropout: float = MISSING
+    dropout: float = checked(fraction())
     ffn_mult: int = MISSING
     head_hidden: int = MISSING
     head_layers: int = MISSING
@@ -38,7 +40,7 @@ class MLPModelConf:
     hidden_dim: int = MISSING
     n_layers: int = MISSING
     out_dim: int = MISSING
-    dropout: float = MISSING
+    dropout: float = checked(fraction())
 
 
 @dataclass
@@ -50,7 +52,7 @@ class TransformerRegressorModelConf:
     num_heads: int = MISSING
     n_layers: int = MISSING
     dim_feedforward: int = MISSING
-    dropout: float = MISSING
+    dropout: float = checked(fraction())
     norm_first: bool = MISSING
     coord_kernel: bool = MISSING
     attention: Any = MISSING

@@ -7,6 +7,8 @@ from typing import Any
 
 from omegaconf import MISSING
 
+from src.config.checks import at_least, checked, fraction, fractions
+
 
 @dataclass
 class LSViewConf:
@@ -34,10 +36,10 @@ class TaskConf:
     _target_: str = MISSING
     monitor: str = MISSING
     monitor_mode: str = MISSING
-    warmup_fraction: float = MISSING
-    min_lr_ratio: float = MISSING
+    warmup_fraction: float = checked(fraction())
+    min_lr_ratio: float = checked(fraction())
     normalizer_events: int = MISSING
-    train_tiles: int = MISSING
+    train_tiles: int = checked(at_least(1))
     tile_column: int = MISSING
     optimizer: Any = MISSING
 
@@ -47,11 +49,11 @@ class PileupTaskConf(TaskConf):
     """``task=pileup``: focal loss with per-event imbalance weight; precision at high recall."""
 
     _target_: str = "src.tasks.pileup.PileupTask"
-    gamma: float = MISSING
+    gamma: float = checked(at_least(0))
     imbalance_multiplier: float = MISSING
-    recalls: list[float] = MISSING
+    recalls: list[float] = checked(fractions())
     beta: float = MISSING
-    threshold_recall: float = MISSING
+    threshold_recall: float = checked(fraction())
     view: LSViewConf = MISSING
 
 

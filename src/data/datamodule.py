@@ -1,9 +1,17 @@
-"""The Lightning DataModule: split a source's events, apply the task's view, batch by concatenation."""
+"""The Lightning DataModule: split a source's events, apply the task's view, batch by concatenation.
+
+Bad events (a :class:`src.io.errors.ReaderError` from the source: a NaN feature, an empty or oversized
+event, a damaged file) stop the run with that error by default (``on_bad_event="fail"``); with
+``on_bad_event="skip"`` every event of the split is read once before training, the bad ones are left out
+of their split with a warning each, and their count and messages are kept in ``bad_events`` (written to
+``summary.json``). Training events are shuffled in an order that depends only on the run's seed and the
+epoch, so a run resumed from a checkpoint sees the same batches as one that was never interrupted.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import lightning as L
 import numpy as np
@@ -12,21 +20,38 @@ from torch_geometric.data import Data
 from torch_geometric.loader import DataLoader
 
 from src.data.sources import EventSource
+from src.io.errors import ReaderError
 
 log = logging.getLogger(__name__)
+
+
+def view_event(source: EventSource, view: Callable, index: int) -> Data:
+    """Event ``index`` of ``source`` through ``view``, tagged with its ``event_index``."""
+    data = view(source.load(index))
+    data.event_index = torch.tensor([index])
+    return data
 
 
 class EventDataset(torch.utils.data.Dataset):
     """Events ``indices`` of a source, seen through a view; optionally kept in memory after first use."""
 
     def __init__(
-        self, source: EventSource, indices: Sequence[int], view: Callable, *, in_memory: bool
+        self,
+        source: EventSource,
+        indices: Sequence[int],
+        view: Callable,
+        *,
+        in_memory: bool,
+        read: dict[int, Data] | None = None,
     ) -> None:
         self.source = source
         self.indices = list(indices)
         self.view = view
         self.in_memory = in_memory
-        self._memo: dict[int, Data] = {}
+        read = read or {}
+        self._memo: dict[int, Data] = (
+            {i: read[e] for i, e in enumerate(self.indices) if e in read} if in_memory else {}
+        )
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -34,8 +59,7 @@ class EventDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> Data:
         if i in self._memo:
             return self._memo[i]
-        data = self.view(self.source.load(self.indices[i]))
-        data.event_index = torch.tensor([self.indices[i]])
+        data = view_event(self.source, self.view, self.indices[i])
         if self.in_memory:
             self._memo[i] = data
         return data
@@ -86,6 +110,16 @@ def split_indices(
         counts = [int(p) for p in parts]
         if sum(counts) > n:
             raise ValueError(f"dataset.split={counts} asks for {sum(counts)} events but the source has {n}")
+        if sum(counts) < n:
+            log.warning(
+                "dataset.split=%s uses %d of the %d events: %d go unused (give counts summing to %d, or "
+                "fractions such as [0.8,0.1,0.1])",
+                counts,
+                sum(counts),
+                n,
+                n - sum(counts),
+                n,
+            )
     else:
         if abs(sum(parts) - 1) > 1e-6:
             raise ValueError(f"dataset.split fractions must sum to 1, got {parts}")
@@ -96,11 +130,31 @@ def split_indices(
     return sorted(order[:a]), sorted(order[a:b]), sorted(order[b : b + counts[2]])
 
 
+class EpochShuffleSampler(torch.utils.data.Sampler[int]):
+    """A random order of ``range(n)`` that depends only on ``seed`` and the epoch (set by Lightning before
+    each epoch through ``set_epoch``)."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use the order of epoch ``epoch``."""
+        self.epoch = int(epoch)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(np.random.default_rng([self.seed, self.epoch]).permutation(self.n).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
 class EventDataModule(L.LightningDataModule):
     """Train/val/test loaders over one event source, split by event with a seed.
 
     ``train_tiles`` > 1 cuts every training event into that many equal-count slices along coordinate
-    column ``tile_column`` (validation and test events stay whole).
+    column ``tile_column`` (validation and test events stay whole). ``on_bad_event`` is ``"fail"`` (stop
+    at the first bad event) or ``"skip"`` (leave bad events out and count them, see the module).
+    The training order is seeded with torch's initial seed (the run's ``seed``) when the module is built.
     """
 
     def __init__(
@@ -116,8 +170,14 @@ class EventDataModule(L.LightningDataModule):
         progress: bool = True,
         train_tiles: int = 1,
         tile_column: int = 0,
+        on_bad_event: str = "fail",
     ) -> None:
         super().__init__()
+        if str(on_bad_event) not in ("fail", "skip"):
+            raise ValueError(f"dataset.on_bad_event must be 'fail' or 'skip', got {on_bad_event!r}")
+        self.on_bad_event = str(on_bad_event)
+        self.bad_events: dict[int, str] = {}
+        self.seed = torch.initial_seed()
         self.train_tiles, self.tile_column = train_tiles, tile_column
         self.source = source
         self.view = view
@@ -137,9 +197,12 @@ class EventDataModule(L.LightningDataModule):
         self.source.prepare(progress=self.progress)
 
     def setup(self, stage: str | None = None) -> None:
+        read = self._skip_bad_events() if self.on_bad_event == "skip" and not self.datasets else {}
         for name, idx in (("train", self.train_idx), ("val", self.val_idx), ("test", self.test_idx)):
             if name not in self.datasets:
-                self.datasets[name] = EventDataset(self.source, idx, self.view, in_memory=self.in_memory)
+                self.datasets[name] = EventDataset(
+                    self.source, idx, self.view, in_memory=self.in_memory, read=read
+                )
         log.info(
             "Events (fingerprint %s): %d train, %d val, %d test",
             self.fingerprint,
@@ -148,13 +211,36 @@ class EventDataModule(L.LightningDataModule):
             len(self.test_idx),
         )
 
+    def _skip_bad_events(self) -> dict[int, Data]:
+        """Read every event of the split once; drop the bad ones from their split and record them.
+        Returns the views of the good ones (kept when ``in_memory``)."""
+        read: dict[int, Data] = {}
+        for index in sorted({*self.train_idx, *self.val_idx, *self.test_idx}):
+            try:
+                data = view_event(self.source, self.view, index)
+            except ReaderError as err:
+                self.bad_events[index] = str(err)
+                log.warning("Skipping bad event %d (dataset.on_bad_event=skip): %s", index, err)
+                continue
+            if self.in_memory:
+                read[index] = data
+        if self.bad_events:
+            bad = set(self.bad_events)
+            self.train_idx, self.val_idx, self.test_idx = (
+                [i for i in idx if i not in bad] for idx in (self.train_idx, self.val_idx, self.test_idx)
+            )
+            log.warning("Skipped %d bad event(s) of %d", len(bad), len(self.source))
+        return read
+
     def _loader(self, name: str, *, shuffle: bool) -> DataLoader:
+        dataset = self.datasets[name]
         return DataLoader(
-            self.datasets[name],
+            dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
+            sampler=EpochShuffleSampler(len(dataset), self.seed) if shuffle else None,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import os
+import random
 import subprocess
 import time
 from collections.abc import Mapping
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
@@ -113,6 +116,21 @@ class StopFileCallback(L.Callback):
         self._check(trainer)
 
 
+class EpochSeedCallback(L.Callback):
+    """Reseed torch, numpy and random at the start of every training epoch from (seed, epoch), so the
+    random draws of an epoch (dropout, augmentation) are the same in a run resumed from a checkpoint as
+    in one that was never interrupted."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = int(seed) % 2**63  # SeedSequence takes non-negative entropy
+
+    def on_train_epoch_start(self, trainer: L.Trainer, *args: Any) -> None:
+        state = np.random.SeedSequence([self.seed, trainer.current_epoch]).generate_state(2)
+        torch.manual_seed(int(state[0]))
+        np.random.seed(int(state[1]))  # noqa: NPY002 (the global state third-party code draws from)
+        random.seed(int(state[1]))
+
+
 def instantiate_loggers(cfg: DictConfig | None) -> list:
     """Every logger configured under ``logger`` (a mapping name -> config with ``_target_``)."""
     loggers = []
@@ -126,6 +144,13 @@ def instantiate_loggers(cfg: DictConfig | None) -> list:
 def scalar_metrics(metrics: Mapping[str, Any], prefix: str | tuple[str, ...]) -> dict[str, float]:
     """Plain floats of the metrics whose key starts with ``prefix`` (or one of several prefixes)."""
     return {k: float(v) for k, v in sorted(metrics.items()) if k.startswith(prefix)}
+
+
+def bad_event_report(datamodule: Any) -> dict[str, Any]:
+    """``bad_events_skipped`` (count) and ``bad_events`` (index → message) of a DataModule that skipped
+    bad events (``dataset.on_bad_event=skip``), for ``summary.json``."""
+    bad = dict(getattr(datamodule, "bad_events", {}) or {})
+    return {"bad_events_skipped": len(bad), "bad_events": {str(k): v for k, v in sorted(bad.items())}}
 
 
 def write_summary(path: Path, summary: Mapping[str, Any]) -> None:

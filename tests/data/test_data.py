@@ -1,13 +1,16 @@
-"""The event cache is atomic and resumable, splits are seeded by event, and the real-event reader is safe."""
+"""Fingerprints are stable, splits are seeded by event (and say what they leave out), views and tiles are
+right, and the real-event reader is safe."""
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pytest
 import torch
 from torch_geometric.data import Data
 
-from src.data.cache import EventCache, atomic_save, fingerprint
+from src.data.cache import fingerprint
 from src.data.datamodule import TiledDataset, split_indices
 from src.data.sources import HeptCmsRawSource, track_lengths
 from src.data.views import LSView, ls_endpoints
@@ -15,47 +18,9 @@ from src.event_model import N_LS_FEATURES
 from src.reco.ls_features import ls_features
 
 
-def _event(i: int) -> dict[str, torch.Tensor]:
-    return {"x": torch.full((3, 2), float(i)), "particle_id": torch.tensor([i, -1, i])}
-
-
 def test_fingerprint_stable_and_sensitive() -> None:
     assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": (1, 2), "a": 1})
     assert fingerprint({"a": 1}) != fingerprint({"a": 2})
-
-
-def test_cache_builds_missing_only_and_resumes(tmp_path) -> None:
-    cache = EventCache(tmp_path, "toy", {"k": 1})
-    calls: list[int] = []
-
-    def make(i: int) -> dict[str, torch.Tensor]:
-        calls.append(i)
-        if i == 3 and len(calls) == 4:
-            raise KeyboardInterrupt  # a build killed while making event 3
-        return _event(i)
-
-    with pytest.raises(KeyboardInterrupt):
-        cache.build(5, make, progress=False)
-    assert cache.missing(5) == [3, 4]
-    assert not list(cache.dir.glob(".*tmp")), "a killed build must leave no partial file"
-    cache.build(5, make, progress=False)
-    assert calls == [0, 1, 2, 3, 3, 4]
-    assert torch.equal(cache.load(4)["x"], _event(4)["x"])
-    assert (cache.dir / "meta.json").exists()
-
-
-def test_atomic_save_leaves_old_file_on_failure(tmp_path) -> None:
-    path = tmp_path / "e.pt"
-    atomic_save({"v": torch.ones(2)}, path)
-
-    class Unsaveable:
-        def __reduce__(self):
-            raise RuntimeError("boom")
-
-    with pytest.raises(RuntimeError):
-        atomic_save({"v": Unsaveable()}, path)
-    assert torch.equal(torch.load(path, weights_only=True)["v"], torch.ones(2))
-    assert [p.name for p in tmp_path.iterdir()] == ["e.pt"]
 
 
 @pytest.mark.parametrize(
@@ -68,6 +33,18 @@ def test_split_by_event_seeded(split, expected) -> None:
     flat = [i for p in parts for i in p]
     assert len(set(flat)) == len(flat)
     assert parts == split_indices(10, split, seed=7)
+
+
+def test_count_split_says_how_many_events_go_unused(caplog) -> None:
+    with caplog.at_level(logging.WARNING, logger="src.data.datamodule"):
+        parts = split_indices(200, (16, 2, 6), seed=0)
+    assert sum(map(len, parts)) == 24
+    assert "dataset.split=[16, 2, 6] uses 24 of the 200 events: 176 go unused" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="src.data.datamodule"):
+        split_indices(24, (16, 2, 6), seed=0)
+        split_indices(200, (0.8, 0.1, 0.1), seed=0)
+    assert "unused" not in caplog.text
 
 
 def test_split_rejects_bad_input() -> None:
@@ -110,10 +87,10 @@ def test_raw_reader_names_the_problem(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match=r"no graph_N\.pt"):
         HeptCmsRawSource(tmp_path)
     torch.save({"x": torch.zeros(4, 5), "particle_id": torch.zeros(4)}, tmp_path / "graph_0.pt")
-    with pytest.raises(ValueError, match=r"graph_0.pt: field 'x' has shape \(4, 5\)"):
+    with pytest.raises(ValueError, match=r"graph_0.pt, event 0, field 'x': has shape \(4, 5\)"):
         HeptCmsRawSource(tmp_path).load(0)
     torch.save({"x": torch.zeros(4, N_LS_FEATURES)}, tmp_path / "graph_0.pt")
-    with pytest.raises(KeyError, match="particle_id"):
+    with pytest.raises(ValueError, match=r"graph_0\.pt, event 0, field 'particle_id': missing"):
         HeptCmsRawSource(tmp_path).load(0)
 
 

@@ -1,10 +1,12 @@
 """The command line itself: train writes its run directory and checkpoints that src.evaluate reads back, a
-STOP file ends training gracefully, a bad override fails before any data is built."""
+STOP file ends training gracefully, a bad override (a wrong type or a value out of range) fails before any
+data is built."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from tests.conftest import TINY_SIM, assert_ok, run_cli, run_dirs
@@ -71,8 +73,15 @@ def test_stop_file_ends_training_gracefully(tmp_path) -> None:
     assert (run / "plots/pr_curve.png").is_file()
 
 
-def test_bad_override_fails_before_any_data(tmp_path) -> None:
-    proc = run_cli("src.train", ["task.gamma=abc", *TINY_SIM], tmp_path)
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("task.gamma=abc", "gamma"),  # a type error: Hydra's composition
+        ("dataset.pileup=-5", "dataset.pileup=-5.0: must be a number >= 0"),  # a value check (src.config)
+    ],
+)
+def test_bad_override_fails_before_any_data(tmp_path, override: str, message: str) -> None:
+    proc = run_cli("src.train", [override], tmp_path)
     assert proc.returncode != 0
-    assert "gamma" in proc.stderr
+    assert message in proc.stderr
     assert not (tmp_path / "cache").exists()
