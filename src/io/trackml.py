@@ -75,8 +75,9 @@ COLUMNS: dict[str, dict[str, str]] = {
 OPTIONAL = {"truth": frozenset({"weight"})}
 PARTS = ("hits", "truth", "particles")
 _EVENT_FILE = re.compile(r"^event(\d+)-(hits|truth|particles)\.csv(\.gz)?$")
-#: A part under a name other tools write (``event000001000-fatras-particles.csv``).
-_NEAR_MISS = re.compile(r"^event(\d+)-.+[-_](hits|truth|particles)\.csv(\.gz)?$")
+#: A part under a name other tools write (``event000001000-fatras-particles.csv``,
+#: ``event000001000-particles_initial.csv``).
+_NEAR_MISS = re.compile(r"^event(\d+)-(?:.+[-_])?(hits|truth|particles)(?:[-_].+)?\.csv(\.gz)?$")
 
 
 def event_prefix(event_id: int) -> str:

@@ -160,9 +160,12 @@ def test_momenta_repeating_the_positions(tmp_path) -> None:
     assert "repeat the positions" in str(err.value)
 
 
-def test_a_particles_file_under_another_tools_name(tmp_path) -> None:
+@pytest.mark.parametrize(
+    "name", ["event000000007-fatras-particles.csv", "event000000007-particles_initial.csv"]
+)
+def test_a_particles_file_under_another_tools_name(tmp_path, name: str) -> None:
     paths = write_event(tmp_path, _toy_event())
-    fatras = paths["particles"].rename(tmp_path / "event000000007-fatras-particles.csv")
+    fatras = paths["particles"].rename(tmp_path / name)
     with pytest.raises(MissingFileError) as err:
         read_event(tmp_path, 7)
     _named(err.value, fatras, "particles")
