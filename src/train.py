@@ -20,10 +20,14 @@ from src import config as _config  # registers the typed config schemas
 from src.compose import build_datamodule, build_task, build_trainer
 from src.config.checks import validate
 from src.utils.files import atomic_copy
-from src.utils.jobs import PreemptionCallback, checkpoint_progress, find_resume_checkpoint
+from src.utils.jobs import (
+    PreemptionCallback,
+    RNGStateCallback,
+    checkpoint_progress,
+    find_resume_checkpoint,
+)
 from src.utils.loggers import finish_loggers, keep_csv_history, log_config, log_test_artifacts
 from src.utils.run import (
-    EpochSeedCallback,
     StopFileCallback,
     bad_event_report,
     report_test,
@@ -56,8 +60,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     # requeued job resumes from
     latest = ModelCheckpoint(dirpath=out / "checkpoints", filename="last", enable_version_counter=False)
     preemption = PreemptionCallback(out / "checkpoints" / "last.ckpt")
-    callbacks = [checkpoint, latest, StopFileCallback(cfg.paths.stop_file), preemption]
-    callbacks.append(EpochSeedCallback(cfg.seed))
+    callbacks = [checkpoint, latest, StopFileCallback(cfg.paths.stop_file), preemption, RNGStateCallback()]
     trainer = build_trainer(cfg, out, callbacks)
     # a requeued job (same run directory) continues from its newest checkpoint of the same experiment
     resume = cfg.get("ckpt_path") or (find_resume_checkpoint(out, cfg) if cfg.get("auto_resume") else None)

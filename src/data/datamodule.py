@@ -4,14 +4,13 @@ Bad events (a :class:`src.io.errors.ReaderError` from the source: a NaN feature,
 event, a damaged file) stop the run with that error by default (``on_bad_event="fail"``); with
 ``on_bad_event="skip"`` every event of the split is read once before training, the bad ones are left out
 of their split with a warning each, and their count and messages are kept in ``bad_events`` (written to
-``summary.json``). Training events are shuffled in an order that depends only on the run's seed and the
-epoch, so a run resumed from a checkpoint sees the same batches as one that was never interrupted.
+``summary.json``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import lightning as L
 import numpy as np
@@ -130,31 +129,12 @@ def split_indices(
     return sorted(order[:a]), sorted(order[a:b]), sorted(order[b : b + counts[2]])
 
 
-class EpochShuffleSampler(torch.utils.data.Sampler[int]):
-    """A random order of ``range(n)`` that depends only on ``seed`` and the epoch (set by Lightning before
-    each epoch through ``set_epoch``)."""
-
-    def __init__(self, n: int, seed: int) -> None:
-        self.n, self.seed, self.epoch = n, seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Use the order of epoch ``epoch``."""
-        self.epoch = int(epoch)
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(np.random.default_rng([self.seed, self.epoch]).permutation(self.n).tolist())
-
-    def __len__(self) -> int:
-        return self.n
-
-
 class EventDataModule(L.LightningDataModule):
     """Train/val/test loaders over one event source, split by event with a seed.
 
     ``train_tiles`` > 1 cuts every training event into that many equal-count slices along coordinate
     column ``tile_column`` (validation and test events stay whole). ``on_bad_event`` is ``"fail"`` (stop
     at the first bad event) or ``"skip"`` (leave bad events out and count them, see the module).
-    The training order is seeded with torch's initial seed (the run's ``seed``) when the module is built.
     """
 
     def __init__(
@@ -177,7 +157,6 @@ class EventDataModule(L.LightningDataModule):
             raise ValueError(f"dataset.on_bad_event must be 'fail' or 'skip', got {on_bad_event!r}")
         self.on_bad_event = str(on_bad_event)
         self.bad_events: dict[int, str] = {}
-        self.seed = torch.initial_seed()
         self.train_tiles, self.tile_column = train_tiles, tile_column
         self.source = source
         self.view = view
@@ -233,14 +212,12 @@ class EventDataModule(L.LightningDataModule):
         return read
 
     def _loader(self, name: str, *, shuffle: bool) -> DataLoader:
-        dataset = self.datasets[name]
         return DataLoader(
-            dataset,
+            self.datasets[name],
             batch_size=self.batch_size,
-            sampler=EpochShuffleSampler(len(dataset), self.seed) if shuffle else None,
+            shuffle=shuffle,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
-            generator=torch.Generator().manual_seed(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -10,6 +10,8 @@ the same in all of them and across requeues of the job:
 - :func:`find_resume_checkpoint` picks the newest checkpoint of the run directory written by the same
   experiment, so a requeued job continues where it stopped;
 - :class:`PreemptionCallback` turns the time-limit warning signal into a checkpoint and a clean stop;
+- :class:`RNGStateCallback` keeps the random generators' states in every checkpoint and restores them, so
+  a run resumed at an epoch boundary draws the batches and random numbers of an uninterrupted run;
 - :class:`AtomicCheckpointIO` writes every checkpoint (Lightning's, the preemption callback's) to a
   temporary file beside the target and renames it, so a kill during a save leaves the previous complete
   checkpoint. Lightning's own writer goes through an fsspec transaction whose temporary file lives in the
@@ -22,12 +24,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import random
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
+import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
 
@@ -94,8 +99,6 @@ def find_resume_checkpoint(out: Path, cfg: DictConfig) -> Path | None:
 
     A checkpoint of a different experiment in the same directory is left alone, with a warning.
     """
-    import torch
-
     ckpts = out / "checkpoints"
     remove_stale_temporaries(ckpts)  # the partial file of a save cut short by a kill
     paths = [ckpts / "last.ckpt", *out.glob("hpc_ckpt_*.ckpt"), ckpts / "best.ckpt"]  # best: if last is cut
@@ -114,8 +117,6 @@ def find_resume_checkpoint(out: Path, cfg: DictConfig) -> Path | None:
 
 def checkpoint_progress(path: str | Path) -> dict[str, int]:
     """Epoch and global step stored in a Lightning checkpoint."""
-    import torch
-
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     return {"epoch": int(ckpt.get("epoch", -1)), "global_step": int(ckpt.get("global_step", -1))}
 
@@ -151,6 +152,43 @@ class PreemptionCallback(L.Callback):
         trainer.should_stop = True
 
 
+class RNGStateCallback(L.Callback):
+    """Store the states of torch's (CPU and CUDA), numpy's and Python's global random generators in every
+    checkpoint and restore them when training resumes from it.
+
+    A checkpoint is written at the end of an epoch, after everything of that epoch has drawn its numbers;
+    restored before the next epoch's batches are drawn, the resumed run continues with the same shuffled
+    order and random draws as a run that was never interrupted (plain types only: the checkpoint stays
+    loadable with ``weights_only=True``). Under DDP the states of rank 0 are stored.
+    """
+
+    def state_dict(self) -> dict[str, Any]:
+        """The generators' states now."""
+        kind, keys, pos, has_gauss, gauss = np.random.get_state()  # noqa: NPY002 (the global state)
+        return {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(gauss)],
+            "python": _plain_tuple(random.getstate()),
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Set the generators to the stored states."""
+        torch.set_rng_state(state_dict["torch"])
+        if state_dict["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state_dict["cuda"])
+        kind, keys, pos, has_gauss, gauss = state_dict["numpy"]
+        np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, gauss))  # noqa: NPY002
+        version, internal, gauss_next = state_dict["python"]
+        random.setstate((version, tuple(internal), gauss_next))
+
+
+def _plain_tuple(state: tuple) -> list:
+    """Python's random state as lists (loadable with ``weights_only=True``)."""
+    version, internal, gauss_next = state
+    return [version, list(internal), gauss_next]
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Lightning's checkpoint I/O, writing local checkpoints to a temporary file beside the target and
     renaming it into place (remote URLs keep Lightning's fsspec path)."""
@@ -162,6 +200,4 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if storage_options is not None or "://" in str(path):
             super().save_checkpoint(checkpoint, path, storage_options)
             return
-        import torch
-
         atomic_write(path, lambda fh: torch.save(checkpoint, fh))

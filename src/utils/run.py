@@ -6,7 +6,6 @@ import json
 import logging
 import math
 import os
-import random
 import subprocess
 import time
 from collections.abc import Mapping
@@ -14,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import numpy as np
-import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
@@ -114,21 +111,6 @@ class StopFileCallback(L.Callback):
 
     def on_train_epoch_start(self, trainer: L.Trainer, *args: Any) -> None:
         self._check(trainer)
-
-
-class EpochSeedCallback(L.Callback):
-    """Reseed torch, numpy and random at the start of every training epoch from (seed, epoch), so the
-    random draws of an epoch (dropout, augmentation) are the same in a run resumed from a checkpoint as
-    in one that was never interrupted."""
-
-    def __init__(self, seed: int) -> None:
-        self.seed = int(seed) % 2**63  # SeedSequence takes non-negative entropy
-
-    def on_train_epoch_start(self, trainer: L.Trainer, *args: Any) -> None:
-        state = np.random.SeedSequence([self.seed, trainer.current_epoch]).generate_state(2)
-        torch.manual_seed(int(state[0]))
-        np.random.seed(int(state[1]))  # noqa: NPY002 (the global state third-party code draws from)
-        random.seed(int(state[1]))
 
 
 def instantiate_loggers(cfg: DictConfig | None) -> list:

@@ -1,5 +1,5 @@
 """The DataModule stops at a bad event by default and, with on_bad_event=skip, leaves bad events out of their
-split and records each (file, event, field); training order depends only on the seed and the epoch."""
+split and records each (file, event, field)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import pytest
 
-from src.data.datamodule import EpochShuffleSampler, EventDataModule
+from src.data.datamodule import EventDataModule
 from src.data.sources import LSTNtupleSource
 from src.data.views import LSView
 from src.io.errors import EmptyEventError, NonFiniteError
@@ -60,15 +60,3 @@ def test_on_bad_event_must_be_fail_or_skip(bad_ntuple) -> None:
         EventDataModule(
             LSTNtupleSource(bad_ntuple), LSView(links=False), split="all", batch_size=1, on_bad_event="x"
         )
-
-
-def test_epoch_order_depends_only_on_seed_and_epoch() -> None:
-    a, b = EpochShuffleSampler(50, seed=3), EpochShuffleSampler(50, seed=3)
-    first = list(a)
-    for _ in range(3):
-        list(b)  # epochs drawn before do not matter
-    assert list(b) == first and sorted(first) == list(range(50))
-    a.set_epoch(4)
-    b.set_epoch(4)
-    assert list(a) == list(b) != first
-    assert list(EpochShuffleSampler(50, seed=4)) != first

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from src.data.cache import EventCache
-from tests.conftest import TINY_SIM, cli
+from tests.conftest import TINY_SIM, assert_ok, cli
 
 #: Test metrics of a resumed run agree with an uninterrupted one to this absolute tolerance (the runs are
 #: deterministic on CPU: the batches of an epoch depend only on the seed and the epoch).
@@ -86,7 +86,7 @@ def _kill(proc: subprocess.Popen) -> None:
 
 def _run(cmd: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900, check=False)
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    assert_ok(proc)
     return proc
 
 
@@ -117,6 +117,7 @@ def test_killed_training_resumes_to_the_same_metrics(tmp_path) -> None:
     assert summary["resumed_from"] == str(last) and summary["resumed_at"]["epoch"] >= killed_at
     assert summary["epochs_completed"] == 8
     resumed = _test_metrics(runs / "killed")
+    print(f"killed after epoch {killed_at}; uninterrupted {expected}; resumed {resumed}")
     assert resumed.keys() == expected.keys()
     for key, value in expected.items():
         assert resumed[key] == pytest.approx(value, abs=TOLERANCE), key

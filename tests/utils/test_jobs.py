@@ -1,5 +1,6 @@
 """Asserts the cluster plumbing without a cluster: hardware configs, rank-0-only outputs, run ids stable
-under Slurm, resuming only from a checkpoint of the same experiment, and the preemption callback."""
+under Slurm, resuming only from a checkpoint of the same experiment, the preemption callback, random states
+carried through checkpoints, and checkpoints written atomically."""
 
 from __future__ import annotations
 
@@ -137,3 +138,39 @@ def test_preemption_signal_checkpoints_and_stops(tmp_path) -> None:
         assert len(trainer.saved) == 1
     finally:
         signal.signal(signal.SIGUSR1, previous)
+
+
+def test_rng_states_travel_with_the_checkpoint(tmp_path) -> None:
+    import random
+
+    import numpy as np
+
+    callback = jobs.RNGStateCallback()
+    torch.manual_seed(3)
+    np.random.seed(3)  # noqa: NPY002
+    random.seed(3)
+    jobs.AtomicCheckpointIO().save_checkpoint(
+        {"callbacks": {"rng": callback.state_dict()}}, tmp_path / "c.ckpt"
+    )
+    draws = (torch.rand(3), np.random.rand(3), random.random())  # noqa: NPY002
+    torch.manual_seed(99)
+    np.random.seed(99)  # noqa: NPY002
+    random.seed(99)
+    state = torch.load(tmp_path / "c.ckpt", weights_only=True)["callbacks"]["rng"]
+    callback.load_state_dict(state)
+    again = (torch.rand(3), np.random.rand(3), random.random())  # noqa: NPY002
+    assert torch.equal(draws[0], again[0]) and np.array_equal(draws[1], again[1]) and draws[2] == again[2]
+
+
+def test_atomic_checkpoint_io_keeps_the_old_file_when_a_save_fails(tmp_path) -> None:
+    io = jobs.AtomicCheckpointIO()
+    io.save_checkpoint({"epoch": 1}, tmp_path / "last.ckpt")
+
+    class Unsaveable:
+        def __reduce__(self):
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        io.save_checkpoint({"epoch": 2, "x": Unsaveable()}, tmp_path / "last.ckpt")
+    assert torch.load(tmp_path / "last.ckpt", weights_only=True) == {"epoch": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
