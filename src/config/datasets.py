@@ -114,12 +114,13 @@ class EDM4hepDatasetConf(LoaderConf):
 
     _target_: str = "src.data.datasets.edm4hep"
     path: str = MISSING
-    n_events: Any = MISSING  # int or null (every event)
+    n_events: Any = checked(at_least(1, optional=True))  # int or null (every event)
     cache_dir: str = MISSING
-    hits: str = MISSING  # auto | reco | sim
+    hits: str = checked(one_of("auto", "reco", "sim"))
     particles: Any = MISSING  # MCParticle collection name or null
     clusters: Any = MISSING  # Cluster collection name or null
-    b_field: Any = MISSING  # tesla or null
+    b_field: Any = checked(at_least(0, optional=True))  # tesla or null
+    max_event_size: Any = checked(at_least(1, optional=True))  # hits per event, or null
 
 
 @dataclass

@@ -175,11 +175,13 @@ def edm4hep(
     particles: str | None,
     clusters: str | None,
     b_field: float | None,
+    max_event_size: int | None,
     **loader: Any,
 ) -> EventDataModule:
     """Calorimeter events of EDM4hep files (``dataset.path``: a file or a directory of ``*.root``), read
     with :mod:`src.io.edm4hep` (``hits``: auto/reco/sim; ``particles``/``clusters``: collection names or
-    None for the reader's choice; ``b_field``: tesla, for the pT of stored tracks)."""
+    None for the reader's choice; ``b_field``: tesla, for the pT of stored tracks; ``max_event_size``: most
+    hits of an event, None for no limit)."""
     source = EDM4hepSource(
         path,
         n_events=n_events,
@@ -188,6 +190,7 @@ def edm4hep(
         particles=particles,
         clusters=clusters,
         b_field=b_field,
+        max_event_size=max_event_size,
     )
     return EventDataModule(source, view, **loader)
 

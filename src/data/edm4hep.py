@@ -1,7 +1,9 @@
 """Calorimeter events of EDM4hep files (``dataset=edm4hep``): a file or a directory of ``*.root`` files,
 read with :mod:`src.io.edm4hep` and converted once into the event cache (one file per event). The cache
 key is a fingerprint of the files' contents and the reader's options, so editing or replacing a file
-builds a new cache entry."""
+builds a new cache entry. Every event is checked when it is loaded (:func:`src.io.edm4hep.check_event`):
+no hits, more than ``max_event_size`` hits, or a NaN/inf hit or momentum make it a bad event, named with its
+file and entry (``dataset.on_bad_event`` says whether the run stops or skips it)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from src.data.cache import Event, EventCache, to_tensors
-from src.io.edm4hep import EDM4hepReader
+from src.io.edm4hep import EDM4hepReader, check_event
 from src.io.edm4hep.access import HitKind
 from src.io.edm4hep.rootfile import EDM4hepFile
 
@@ -59,8 +61,10 @@ class EDM4hepSource:
         particles: str | None,
         clusters: str | None,
         b_field: float | None,
+        max_event_size: int | None = None,
     ) -> None:
         self.path = Path(path).expanduser()
+        self.max_event_size = max_event_size
         self.files = find_edm4hep_files(self.path)
         self.options = {"hits": hits, "particles": particles, "clusters": clusters, "b_field": b_field}
         digest = hashlib.sha256()
@@ -96,4 +100,7 @@ class EDM4hepSource:
         self._memo = None
 
     def load(self, index: int) -> Event:
-        return self.cache.load(index)
+        event = self.cache.load(index, rebuild=self._make)
+        k, entry = self.entries[index]
+        check_event(event, path=self.files[k], entry=entry, max_event_size=self.max_event_size)
+        return event

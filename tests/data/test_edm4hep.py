@@ -1,5 +1,7 @@
 """``dataset=edm4hep`` gives the events of an EDM4hep file or directory, cached under a fingerprint of
-the files' contents and reader options, with ``dataset.split=all`` for evaluation."""
+the files' contents and reader options, with ``dataset.split=all`` for evaluation; a bad event (no hits, over
+the budget, a NaN/inf hit) is named with its file, entry and field, and skipped when asked; a damaged cache
+entry is rebuilt from the file."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch_geometric.data import Data
 
+from src.data.datamodule import EventDataModule
 from src.data.edm4hep import EDM4hepSource
 from src.io.edm4hep.writer import write_events
+from src.io.errors import EmptyEventError, EventTooLargeError, NonFiniteError
 from tests.io.edm4hep.conftest import B_FIELD, handmade_event
 
 
@@ -79,3 +83,53 @@ def test_missing_path(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match=r"no \*\.root file"):
         _source(tmp_path / "empty", tmp_path)
+
+
+def _bad_file(tmp_path: Path) -> Path:
+    """Four events: event 1 has a NaN hit energy, event 2 an infinite particle momentum, event 3 no hits."""
+    events = [handmade_event(i) for i in range(4)]
+    events[3] = {
+        k: v[:1] * 0 if k == "hit_contrib_ptr" else v[:0] if k.startswith("hit_") else v
+        for k, v in events[3].items()
+    }
+    events[1]["hit_energy"][5] = np.nan
+    events[2]["gen_px"][0] = np.inf
+    return write_events(tmp_path / "bad.root", events, b_field=B_FIELD)
+
+
+def test_bad_events_are_named(tmp_path: Path) -> None:
+    path = _bad_file(tmp_path)
+    source = _source(path, tmp_path / "cache", max_event_size=None)
+    source.prepare(progress=False)
+    assert len(source.load(0)["hit_energy"]) == 40
+    for index, error, field in (
+        (1, NonFiniteError, "hit_energy"),
+        (2, NonFiniteError, "gen_px"),
+        (3, EmptyEventError, "hit_energy"),
+    ):
+        with pytest.raises(error) as err:
+            source.load(index)
+        assert f"{path}, event {index}, field '{field}'" in str(err.value)
+    budget = _source(path, tmp_path / "cache", max_event_size=39)
+    with pytest.raises(
+        EventTooLargeError, match=r"bad\.root, event 0, field 'hit_energy'.*max_event_size=39"
+    ):
+        budget.load(0)
+
+
+def test_bad_events_are_skipped_when_asked(tmp_path: Path) -> None:
+    source = _source(_bad_file(tmp_path), tmp_path / "cache")
+    dm = EventDataModule(source, _view, split="all", batch_size=1, on_bad_event="skip", progress=False)
+    dm.prepare_data()
+    dm.setup()
+    assert sorted(dm.bad_events) == [1, 2, 3] and dm.test_idx == [0]
+
+
+def test_a_damaged_cache_entry_is_rebuilt_from_the_file(tmp_path: Path) -> None:
+    source = _source(write_events(tmp_path / "a.root", [handmade_event(0)], b_field=B_FIELD), tmp_path / "c")
+    source.prepare(progress=False)
+    entry = source.cache.path(0)
+    good = entry.read_bytes()
+    entry.write_bytes(good[:50])
+    assert np.array_equal(source.load(0)["hit_cell"].numpy(), handmade_event(0)["hit_cell"])
+    assert entry.read_bytes() == good

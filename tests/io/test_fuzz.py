@@ -18,15 +18,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import uproot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch_geometric.data import Data
 
 from src.event_model import N_LS_FEATURES
+from src.io.edm4hep import check_event, read_events, write_events
+from src.io.edm4hep.reader import FINITE_FIELDS
 from src.io.errors import MissingFieldError, NonFiniteError, ReaderError
 from src.io.hept_cms import read_graph
 from src.io.lst_ntuple import REQUIRED, TRUTH, LSTNtuple, write_lst_ntuple
 from src.io.trackml import COLUMNS, OPTIONAL, PARTS, read_event, write_event
+from tests.io.edm4hep.conftest import B_FIELD, handmade_event, rewrite_without
 from tests.io.test_trackml import _toy_event
 
 settings.register_profile(
@@ -233,3 +237,52 @@ def test_trackml_missing_column_or_non_finite(trackml_dirs, scratch, data) -> No
     frame.to_csv(files[part], index=False)
     err = _only_reader_errors(lambda: read_event(directory, event_id))
     assert isinstance(err, NonFiniteError) and err.field == column
+
+
+# ------------------------------------------------------------------------------------------------ EDM4hep
+
+
+@pytest.fixture(scope="module")
+def edm4hep_files(tmp_path_factory) -> list[Path]:
+    """A file of our writer (three hand-made events), and copies of the two real files when available."""
+    from tests.conftest import SHARED_DATA
+
+    base = tmp_path_factory.mktemp("edm4hep")
+    files = [write_events(base / "written.root", [handmade_event(i) for i in range(3)], b_field=B_FIELD)]
+    for name in ("clic_gamma_barrel_10events.root", "odd_sample_10events.root"):
+        real = SHARED_DATA / "edm4hep" / name
+        if real.is_file():
+            files.append(Path(shutil.copy(real, base / name)))
+    return files
+
+
+def _read_edm4hep(path: Path) -> None:
+    for entry, event in enumerate(read_events(path)):
+        check_event(event, path=path, entry=entry, max_event_size=10**6)
+
+
+@given(data=st.data())
+def test_edm4hep_damaged_bytes(edm4hep_files, scratch, data) -> None:
+    original = data.draw(st.sampled_from(edm4hep_files))
+    raw = original.read_bytes()
+    path = scratch.file(original.name)
+    path.write_bytes(_damaged(raw, data.draw(_damage(len(raw)))))
+    _only_reader_errors(lambda: _read_edm4hep(path))
+
+
+@given(data=st.data())
+def test_edm4hep_missing_branch_or_non_finite(edm4hep_files, scratch, data) -> None:
+    if data.draw(st.booleans()):
+        written = edm4hep_files[0]
+        names = uproot.open(written)["events"].keys()
+        branch = data.draw(st.sampled_from(sorted(k for k in names if "." in k)))
+        path = rewrite_without(written, scratch.file("dropped.root"), branch)
+        _only_reader_errors(lambda: _read_edm4hep(path))
+        return
+    events = [handmade_event(i) for i in range(2)]
+    field = data.draw(st.sampled_from(FINITE_FIELDS))
+    row = data.draw(st.integers(0, len(events[1][field]) - 1))
+    events[1][field][row] = data.draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+    path = write_events(scratch.file("nan.root"), events, b_field=B_FIELD)
+    err = _only_reader_errors(lambda: _read_edm4hep(path))
+    assert isinstance(err, NonFiniteError) and err.event == 1 and err.field == field

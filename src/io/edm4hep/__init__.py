@@ -41,7 +41,7 @@ The two sample files (``python -m src.io.edm4hep FILE`` shows them):
   no calibrated hits** (no digitisation or reconstruction was run).
 """
 
-from src.io.edm4hep.reader import EVENT_DTYPES, EDM4hepReader, as_event, read_events
+from src.io.edm4hep.reader import EVENT_DTYPES, EDM4hepReader, as_event, check_event, read_events
 from src.io.edm4hep.rootfile import EDM4hepError, MissingCollectionError, UnreadableFileError
 from src.io.edm4hep.writer import write_events
 
@@ -52,6 +52,7 @@ __all__ = [
     "MissingCollectionError",
     "UnreadableFileError",
     "as_event",
+    "check_event",
     "read_events",
     "write_events",
 ]

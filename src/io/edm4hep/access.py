@@ -52,8 +52,10 @@ def _named(f: EDM4hepFile, name: str, datatype: str, option: str) -> str:
     if f.types.get(name) != datatype:
         have = f.collections(datatype)
         raise MissingCollectionError(
-            f"{f.path}: no {datatype} collection {name!r} ({option}={name!r}); "
-            f"the file's {datatype} collections: {have or 'none'}"
+            f"no {datatype} collection {name!r} ({option}={name!r}); the file's {datatype} collections: "
+            f"{have or 'none'}",
+            path=f.path,
+            field=name,
         )
     return name
 
@@ -77,8 +79,10 @@ def select(
     hit_names = tuple(f.collections(hit_type))
     if not hit_names:
         raise MissingCollectionError(
-            f"{f.path}: no {hit_type} collection (hits={hits!r}); the file's collections: "
-            + ", ".join(f"{c} ({t})" for c, t in f.types.items())
+            f"no {hit_type} collection (hits={hits!r}); the file's collections: "
+            + ", ".join(f"{c} ({t})" for c, t in f.types.items()),
+            path=f.path,
+            field=hit_type,
         )
     p = _named(f, particles, "MCParticle", "particles") if particles else None
     k = _named(f, clusters, "Cluster", "clusters") if clusters else None

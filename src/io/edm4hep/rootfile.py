@@ -3,7 +3,8 @@ collections and their types, collection ids, and its branches read as per-event 
 
 Every uproot call goes through :func:`uproot_errors`, so a truncated or non-ROOT file raises
 :class:`UnreadableFileError` naming the file rather than a traceback from inside uproot; a collection or
-branch the reader needs and the file lacks raises :class:`MissingCollectionError` naming both.
+branch the reader needs and the file lacks raises :class:`MissingCollectionError` naming both. Both are
+:class:`src.io.errors.ReaderError` s (``path``, ``event``, ``field``, ``fix``), like every reader's errors.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 import uproot
 
 from src.io.edm4hep.schema import DATATYPES, LAYOUTS, LINK_CLASS, Layout, podio_hash
+from src.io.errors import CorruptFileError, MissingFieldError, ReaderError
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +33,16 @@ WRITER_KEY = "hepreco_edm4hep"
 _CLASS = re.compile(r"^vector<edm4hep::(\w+?)Data>$")
 
 
-class EDM4hepError(ValueError):
+class EDM4hepError(ReaderError):
     """A file that cannot be read as EDM4hep; the message names the file and what is wrong."""
 
 
-class UnreadableFileError(EDM4hepError):
+class UnreadableFileError(EDM4hepError, CorruptFileError):
     """Not a ROOT file, or a truncated or damaged one."""
 
 
-class MissingCollectionError(EDM4hepError):
-    """A collection or branch the reader needs is not in the file."""
+class MissingCollectionError(EDM4hepError, MissingFieldError):
+    """A collection or branch the reader needs is not in the file (``field``: the branch or collection)."""
 
 
 @contextmanager
@@ -48,13 +50,14 @@ def uproot_errors(path: Path, what: str) -> Iterator[None]:
     """Re-raise any error of uproot while reading ``what`` of ``path`` as :class:`UnreadableFileError`."""
     try:
         yield
-    except EDM4hepError:
+    except ReaderError:
         raise
     except Exception as err:  # uproot raises many kinds (OSError, ValueError, struct.error, ...)
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise UnreadableFileError(
-            f"{path}: cannot read {what} ({type(err).__name__}: {first}); "
-            "is it a complete EDM4hep ROOT file (not truncated, not another format)?"
+            f"cannot read {what} ({type(err).__name__}: {first})",
+            path=path,
+            fix="Is it a complete EDM4hep ROOT file (not truncated, not another format)?",
         ) from err
 
 
@@ -81,8 +84,9 @@ class EDM4hepFile:
             magic = fh.read(4)
         if magic != b"root":
             raise UnreadableFileError(
-                f"{self.path}: not a ROOT file (it starts with {magic!r}, a ROOT file with b'root'); "
-                "EDM4hep files are ROOT files written by podio"
+                f"not a ROOT file (it starts with {magic!r}, a ROOT file with b'root')",
+                path=self.path,
+                fix="EDM4hep files are ROOT files written by podio",
             )
         with uproot_errors(self.path, "the file"):
             self._file = uproot.open(self.path, handler=uproot.source.file.MemmapSource)
@@ -93,8 +97,10 @@ class EDM4hepFile:
             events = sorted((k for k in keys if k.split(";")[0] == "events"), key=_cycle)
             if not events:
                 raise MissingCollectionError(
-                    f"{self.path}: no 'events' tree (the file holds {sorted(self._file.keys(cycle=False))}); "
-                    "EDM4hep files keep their events in a TTree named 'events'"
+                    f"no 'events' tree (the file holds {sorted(self._file.keys(cycle=False))})",
+                    path=self.path,
+                    field="events",
+                    fix="EDM4hep files keep their events in a TTree named 'events'",
                 )
             self.tree_key = events[-1]  # duplicate cycles: the highest is the complete one
             self.tree = self._file[self.tree_key]
@@ -158,8 +164,9 @@ class EDM4hepFile:
                 return {str(n): int(i) for n, i in zip(names, ids, strict=True)}
         if layout.name == "edm4hep_2021":
             raise MissingCollectionError(
-                f"{self.path}: a 2021-layout file needs its collection-id table "
-                f"({layout.id_tree}/{layout.id_names}), which is missing"
+                "a 2021-layout file needs its collection-id table, which is missing",
+                path=self.path,
+                field=f"{layout.id_tree}/{layout.id_names}",
             )
         return {name: podio_hash(name) for name in self.types}
 
@@ -171,8 +178,10 @@ class EDM4hepFile:
         """Raise :class:`MissingCollectionError` unless ``branch`` (of ``collection``) is in the file."""
         if branch not in self.branches:
             raise MissingCollectionError(
-                f"{self.path}: collection {collection!r} lacks branch {branch!r} "
-                f"(the file's collections: {sorted(self.types)})"
+                f"collection {collection!r} lacks branch {branch!r} (the file's collections: "
+                f"{sorted(self.types)})",
+                path=self.path,
+                field=branch,
             )
 
     @functools.cached_property
