@@ -280,7 +280,8 @@ def test_edm4hep_missing_branch_or_non_finite(edm4hep_files, scratch, data) -> N
         _only_reader_errors(lambda: _read_edm4hep(path))
         return
     events = [handmade_event(i) for i in range(2)]
-    field = data.draw(st.sampled_from(FINITE_FIELDS))
+    stored = [f for f in FINITE_FIELDS if f != "gen_energy"]  # EDM4hep stores the mass; energy is derived
+    field = data.draw(st.sampled_from(stored))
     row = data.draw(st.integers(0, len(events[1][field]) - 1))
     events[1][field][row] = data.draw(st.sampled_from([np.nan, np.inf, -np.inf]))
     path = write_events(scratch.file("nan.root"), events, b_field=B_FIELD)
