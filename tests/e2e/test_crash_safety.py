@@ -21,7 +21,7 @@ from src.data.cache import EventCache
 from tests.conftest import TINY_SIM, assert_ok, cli
 
 #: Test metrics of a resumed run agree with an uninterrupted one to this absolute tolerance (the runs are
-#: deterministic on CPU: the batches of an epoch depend only on the seed and the epoch).
+#: deterministic on CPU and the random generators' states travel with the checkpoint).
 TOLERANCE = 1e-6
 TRAIN = ["task=pileup", "model=mlp", "trainer.max_epochs=8", "trainer.enable_progress_bar=false", *TINY_SIM]
 
