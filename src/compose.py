@@ -6,6 +6,8 @@ Every component is a Hydra ``_target_``; nothing here branches on a model, task 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,10 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from src.config.checks import ConfigValueError
+from src.data.cache import CacheEntryError
 from src.data.views import View
+from src.io.errors import ReaderError
 from src.utils.jobs import AtomicCheckpointIO
 from src.utils.run import instantiate_loggers
 
@@ -21,6 +26,21 @@ log = logging.getLogger(__name__)
 
 #: task options that shape the training data and go to the datamodule
 _DATA_KEYS = ("train_tiles", "tile_column")
+
+
+#: Errors of the input a person fixes (a config value, a file, a cache entry): their messages name the key or
+#: the file, event and field, and what to do.
+INPUT_ERRORS = (ConfigValueError, ReaderError, CacheEntryError)
+
+
+@contextmanager
+def input_errors_as_messages() -> Iterator[None]:
+    """In a command-line entry point: end with the message of an input error (exit status 1), without a
+    traceback; every other exception keeps its traceback."""
+    try:
+        yield
+    except INPUT_ERRORS as err:
+        raise SystemExit(f"error: {err}") from None
 
 
 def _plain(node: DictConfig) -> DictConfig:

@@ -18,7 +18,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from src import config as _config
-from src.compose import build_datamodule, build_task, build_trainer
+from src.compose import build_datamodule, build_task, build_trainer, input_errors_as_messages
 from src.config.checks import validate
 from src.utils.run import bad_event_report, git_commit, report_test
 
@@ -69,7 +69,8 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     """Command-line entry point."""
-    evaluate(cfg)
+    with input_errors_as_messages():
+        evaluate(cfg)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch_geometric.data import Batch
 
 from src import config as _config
-from src.compose import build_datamodule
+from src.compose import build_datamodule, input_errors_as_messages
 from src.config.checks import validate
 from src.data.filtered import file_digest, write_filtered
 from src.evaluate import load_checkpoint
@@ -123,7 +123,8 @@ def filter_dataset(cfg: DictConfig) -> list[dict[str, Any]]:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="filter")
 def main(cfg: DictConfig) -> None:
     """Command-line entry point."""
-    filter_dataset(cfg)
+    with input_errors_as_messages():
+        filter_dataset(cfg)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from src import config as _config
-from src.compose import build_datamodule, build_view
+from src.compose import build_datamodule, build_view, input_errors_as_messages
 from src.config.checks import validate
 from src.data.sources import describe_ls_event
 from src.event_model import LS
@@ -61,7 +61,8 @@ def make_dataset(cfg: DictConfig) -> dict[str, float]:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="make_dataset")
 def main(cfg: DictConfig) -> None:
     """Command-line entry point."""
-    make_dataset(cfg)
+    with input_errors_as_messages():
+        make_dataset(cfg)
 
 
 if __name__ == "__main__":

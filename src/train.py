@@ -17,7 +17,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig
 
 from src import config as _config  # registers the typed config schemas
-from src.compose import build_datamodule, build_task, build_trainer
+from src.compose import build_datamodule, build_task, build_trainer, input_errors_as_messages
 from src.config.checks import validate
 from src.utils.files import atomic_copy
 from src.utils.jobs import (
@@ -102,7 +102,8 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
 def main(cfg: DictConfig) -> float | None:
     """Command-line entry point; returns the metric named by ``optimized_metric`` (for sweeps)."""
     try:
-        metrics, _ = train(cfg)
+        with input_errors_as_messages():
+            metrics, _ = train(cfg)
     finally:
         finish_loggers()
     name = cfg.get("optimized_metric")
