@@ -133,12 +133,39 @@ class SimCaloDatasetConf(LoaderConf):
     decays: bool = MISSING  # K0S, Λ, ... decay in flight before the calorimeter
     tracks: bool = MISSING  # tracks of the charged particles
     clustering: Any = MISSING  # options of the topological clustering (thresholds in noise σ), or null
+
+
+@dataclass
+class TICLNtupleDatasetConf(LoaderConf):
+    """``dataset=ticl_ntuple``: ticlDumper ROOT ntuples (a file or a directory of them)."""
+
+    _target_: str = "src.data.ticl.ticl_ntuple"
+    path: str = MISSING
+    n_events: Any = MISSING  # int or null (every event)
+    trackster_tree: str = MISSING
+    sim_tree: str = MISSING
+
+
+@dataclass
+class TICLSimDatasetConf(LoaderConf):
+    """``dataset=ticl_sim``: TICL events of the built-in simulation (signal + pileup → HGCAL → CLUE3D)."""
+
+    _target_: str = "src.data.ticl.simulated_tracksters"
+    generator: Any = MISSING  # the signal: from the generator group (defaults: /generator@generator)
+    pileup_generator: Any = MISSING  # from the generator group, or null without pileup
+    pileup: float = MISSING
+    luminous_region: dict[str, float] = MISSING
+    decays: Any = MISSING  # decays in flight (a _target_ with _partial_), or null
+    detector: Any = MISSING  # from the detector group (defaults: /detector@detector)
+    reco: dict[str, Any] = MISSING
     n_events: int = MISSING
     seed: int = MISSING
     cache_dir: str = MISSING
 
 
 SCHEMAS = {
+    ("dataset", "ticl_sim"): TICLSimDatasetConf,
+    ("dataset", "ticl_ntuple"): TICLNtupleDatasetConf,
     ("dataset", "sim_ls"): SimLSDatasetConf,
     ("dataset", "hept_cms_raw"): HeptCmsRawDatasetConf,
     ("dataset", "lst_ntuple"): LSTNtupleDatasetConf,

@@ -58,7 +58,24 @@ class TransformerRegressorModelConf:
     attention: Any = MISSING
 
 
+@dataclass
+class GNNLinkerModelConf:
+    """``model=gnn_linker`` (EdgeConv GNN of the TICL linking study) and ``model=punet`` (with global
+    attention first)."""
+
+    _target_: str = "src.models.gnn_linker.GNNLinker"
+    niters: int = MISSING
+    hidden_dim: int = MISSING
+    edge_hidden_dim: int = MISSING
+    dropout: float = MISSING
+    attention_layers: int = MISSING
+    num_heads: int = MISSING
+    attention: Any = MISSING  # the attention group's factory, or null without attention layers
+
+
 SCHEMAS = {
+    ("model", "gnn_linker"): GNNLinkerModelConf,
+    ("model", "punet"): GNNLinkerModelConf,
     ("model", "hept"): HEPTModelConf,
     ("model", "mlp"): MLPModelConf,
     ("model", "transformer_regressor"): TransformerRegressorModelConf,

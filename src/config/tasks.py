@@ -86,7 +86,34 @@ class TrackRegressionTaskConf(TaskConf):
     view: HitViewConf = MISSING
 
 
+@dataclass
+class LinkingViewConf:
+    """``task.view`` of the linking task: TICL events as trackster graphs."""
+
+    _target_: str = "src.data.linking.LinkingView"
+    max_score: float = MISSING
+    delta: float = MISSING
+
+
+@dataclass
+class LinkingTaskConf(TaskConf):
+    """``task=linking``: TICL trackster linking (focal and contrastive losses, energy-weighted metrics)."""
+
+    _target_: str = "src.tasks.linking.LinkingTask"
+    gamma: float = MISSING
+    alpha: Any = MISSING  # float or null (0.5 + fraction of negative training edges / 2)
+    energy_scale: float = MISSING
+    focal_weight: float = MISSING
+    contrastive_weight: float = MISSING
+    contrastive_margin: float = MISSING
+    head_hidden: int = MISSING
+    head_dropout: float = MISSING
+    evaluation: Any = MISSING
+    view: LinkingViewConf = MISSING
+
+
 SCHEMAS = {
+    ("task", "linking"): LinkingTaskConf,
     ("task", "pileup"): PileupTaskConf,
     ("task", "tracking"): TrackingTaskConf,
     ("task", "track_regression"): TrackRegressionTaskConf,

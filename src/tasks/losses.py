@@ -111,3 +111,30 @@ def info_nce_loss(
     log_neg = torch.log(neg[src[positive]].clamp_min(torch.finfo(neg.dtype).tiny))
     denominator = torch.logaddexp(pos_logit, log_neg)
     return (denominator - pos_logit).mean()
+
+
+def alpha_focal_loss(
+    logits: Tensor, targets: Tensor, *, gamma: float = 2.0, alpha: float = 0.5, weight: Tensor | None = None
+) -> Tensor:
+    """Binary focal loss with the paper's α split (α for positives, 1 − α for negatives) and per-object
+    weights: Σ w · α_t · (1 − p_t)^γ · BCE / Σ w (0 for no objects). The TICL linking study's loss, with
+    α = 0.5 + (fraction of negative edges) / 2 and w = min(1, max raw energy of the edge's ends / 300 GeV)."""
+    if gamma < 0 or not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"need gamma >= 0 and alpha in [0, 1], got gamma={gamma}, alpha={alpha}")
+    targets = targets.to(logits.dtype)
+    bce = binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    one_minus_pt = (-torch.expm1(-bce)).clamp_min(torch.finfo(bce.dtype).tiny)
+    loss = torch.where(targets > 0.5, alpha, 1.0 - alpha) * one_minus_pt.pow(gamma) * bce
+    w = torch.ones_like(loss) if weight is None else weight.detach().to(loss.dtype)
+    return (w * loss).sum() / w.sum().clamp_min(1e-12)
+
+
+def contrastive_loss(anchor: Tensor, other: Tensor, dissimilar: Tensor, *, margin: float = 2.0) -> Tensor:
+    """Margin contrastive loss on L2-normalised embeddings [E, D] (distance d ∈ [0, 2]): d² for similar
+    pairs, max(0, margin − d)² for ``dissimilar`` ones, averaged (the study's ``ContrastiveLoss``)."""
+    d = (torch.nn.functional.normalize(anchor, dim=-1) - torch.nn.functional.normalize(other, dim=-1)).norm(
+        dim=-1
+    )
+    dissimilar = dissimilar.to(d.dtype)
+    loss = (1 - dissimilar) * d.pow(2) + dissimilar * (margin - d).clamp_min(0.0).pow(2)
+    return loss.mean() if loss.numel() else anchor.sum() * 0.0
