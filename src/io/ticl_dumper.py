@@ -45,6 +45,10 @@ _SCALAR_TRACKSTER = (
 )  # fmt: skip
 _LENGTH = ("barycenter_x", "barycenter_y", "barycenter_z", "sigmaPCA1", "sigmaPCA2", "sigmaPCA3")
 _AREA = ("EV1", "EV2", "EV3")
+_CLUSTER_BRANCHES = (
+    "position_x", "position_y", "position_z", "energy", "time", "cluster_layer_id", "cluster_number_of_hits",
+)  # fmt: skip
+_SIM_BRANCHES = ("pdgID", "regressed_energy", "raw_energy", "barycenter_eta", "barycenter_phi")
 
 
 def _charge(pdg: np.ndarray) -> np.ndarray:
@@ -104,66 +108,65 @@ def read_ticl_dumper(
 ) -> list[dict[str, np.ndarray]]:
     """The TICL events (``lc_*``, ``trackster_*``, ``sim_*``; mm, GeV, ns) of a ticlDumper file."""
     path = Path(path)
+    prefix = f"{trackster_tree}_recoToSim_CP"
     with uproot.open(path) as file:
-        lcs = _arrays(
-            _tree(file, path, "clusters"),
-            path,
-            (
-                "position_x",
-                "position_y",
-                "position_z",
-                "energy",
-                "time",
-                "cluster_layer_id",
-                "cluster_number_of_hits",
-            ),
-        )
-        trk = _arrays(
+        clusters = _arrays(_tree(file, path, "clusters"), path, _CLUSTER_BRANCHES)
+        tracksters = _arrays(
             _tree(file, path, trackster_tree),
             path,
             (*_SCALAR_TRACKSTER, *_LENGTH, *_AREA),
             ("id_probabilities", "vertices_indexes"),
         )
         sim_t = _tree(file, path, sim_tree)
-        sims = _arrays(
-            sim_t, path, ("pdgID", "regressed_energy", "raw_energy", "barycenter_eta", "barycenter_phi")
-        )
+        sims = _arrays(sim_t, path, _SIM_BRANCHES)
         if "isPU" in sim_t.keys():  # noqa: SIM118 (a TTree's branch names, not a dict)
             sims["isPU"] = sim_t["isPU"].array(library="ak")
         else:
             log.warning(
                 "%s: %s has no isPU branch; every simulated particle is read as signal", path, sim_tree
             )
-        prefix = f"{trackster_tree}_recoToSim_CP"
         assoc = _arrays(
             _tree(file, path, "associations"), path, (), (prefix, f"{prefix}_score", f"{prefix}_sharedE")
         )
+    return ticl_events(
+        clusters, tracksters, sims, {k.replace(prefix, "recoToSim"): v for k, v in assoc.items()}
+    )
+
+
+def ticl_events(
+    clusters: dict[str, ak.Array],
+    tracksters: dict[str, ak.Array],
+    sims: dict[str, ak.Array],
+    assoc: dict[str, ak.Array],
+) -> list[dict[str, np.ndarray]]:
+    """TICL events from the branches of the four trees, one entry per event (nested branches as
+    [event][trackster][k]; ``assoc`` keys ``recoToSim``, ``recoToSim_score``, ``recoToSim_sharedE``)."""
     events = []
-    for i in range(len(lcs["energy"])):
+    for i in range(len(clusters["energy"])):
         event = {
-            "lc_x": CM * ak.to_numpy(lcs["position_x"][i]),
-            "lc_y": CM * ak.to_numpy(lcs["position_y"][i]),
-            "lc_z": CM * ak.to_numpy(lcs["position_z"][i]),
-            "lc_energy": ak.to_numpy(lcs["energy"][i]),
-            "lc_time": ak.to_numpy(lcs["time"][i]),
-            "lc_layer": ak.to_numpy(lcs["cluster_layer_id"][i]) - 1,
-            "lc_n_hits": ak.to_numpy(lcs["cluster_number_of_hits"][i]),
+            "lc_x": CM * ak.to_numpy(clusters["position_x"][i]),
+            "lc_y": CM * ak.to_numpy(clusters["position_y"][i]),
+            "lc_z": CM * ak.to_numpy(clusters["position_z"][i]),
+            "lc_energy": ak.to_numpy(clusters["energy"][i]),
+            "lc_time": ak.to_numpy(clusters["time"][i]),
+            "lc_layer": ak.to_numpy(clusters["cluster_layer_id"][i]) - 1,
+            "lc_n_hits": ak.to_numpy(clusters["cluster_number_of_hits"][i]),
         }
         for name in _SCALAR_TRACKSTER:
-            event[f"trackster_{name}"] = ak.to_numpy(trk[name][i])
+            event[f"trackster_{name}"] = ak.to_numpy(tracksters[name][i])
         for name in _LENGTH:
-            event[f"trackster_{name}"] = CM * ak.to_numpy(trk[name][i])
+            event[f"trackster_{name}"] = CM * ak.to_numpy(tracksters[name][i])
         for name in _AREA:
-            event[f"trackster_{name}"] = CM * CM * ak.to_numpy(trk[name][i])
-        event["trackster_lc_ptr"], event["trackster_lc_index"] = _csr(trk["vertices_indexes"][i])
-        _, probabilities = _csr(trk["id_probabilities"][i])
+            event[f"trackster_{name}"] = CM * CM * ak.to_numpy(tracksters[name][i])
+        event["trackster_lc_ptr"], event["trackster_lc_index"] = _csr(tracksters["vertices_indexes"][i])
+        _, probabilities = _csr(tracksters["id_probabilities"][i])
         event["trackster_id_probabilities"] = probabilities.reshape(-1, len(PARTICLE_TYPES))
-        ptr, index = _csr(assoc[prefix][i])
+        ptr, index = _csr(assoc["recoToSim"][i])
         event |= {
             "trackster_sim_ptr": ptr,
             "trackster_sim_index": index,
-            "trackster_sim_score": _csr(assoc[f"{prefix}_score"][i])[1],
-            "trackster_sim_shared_energy": _csr(assoc[f"{prefix}_sharedE"][i])[1],
+            "trackster_sim_score": _csr(assoc["recoToSim_score"][i])[1],
+            "trackster_sim_shared_energy": _csr(assoc["recoToSim_sharedE"][i])[1],
         }
         pdg = ak.to_numpy(sims["pdgID"][i]).astype(np.int32)
         pileup = ak.to_numpy(sims["isPU"][i]) if "isPU" in sims else np.zeros(len(pdg), dtype=bool)
@@ -177,11 +180,11 @@ def read_ticl_dumper(
             "sim_phi": ak.to_numpy(sims["barycenter_phi"][i]),
             "sim_interaction": np.asarray(pileup).astype(np.int16),
         }
-        events.append(_typed(event))
+        events.append(typed_event(event))
     return events
 
 
-def _typed(event: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def typed_event(event: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The TICL event's arrays in the dtypes of src.event_model."""
     ints = {
         "lc_layer": np.int16,

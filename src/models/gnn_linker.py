@@ -65,8 +65,8 @@ class GNNLinker(nn.Module):
         hidden_dim: node embedding width (64).
         edge_hidden_dim: edge embedding width (32).
         dropout: dropout of every network (0.3).
-        attention_layers: pre-norm encoder layers of global attention before the EdgeConv blocks (0: none;
-            the study's PUNet: 3).
+        attention_layers: pre-norm encoder layers of global attention before the EdgeConv blocks (0: none,
+            ``model=gnn_linker``; the study's PUNet, ``model=punet``: 3).
         num_heads: attention heads (8); hidden_dim must be a multiple.
         attention: factory of the attention backend (the ``attention`` group), needed with attention layers.
     """
@@ -81,9 +81,9 @@ class GNNLinker(nn.Module):
         hidden_dim: int = 64,
         edge_hidden_dim: int = 32,
         dropout: float = 0.3,
-        attention_layers: int = 0,
+        attention_layers: int,
         num_heads: int = 8,
-        attention: Callable[..., AttentionBackend] | None = None,
+        attention: Callable[..., AttentionBackend] | None,
     ) -> None:
         super().__init__()
         if inputs.edge_features < 1:

@@ -1,4 +1,5 @@
-"""Asserts the InfoNCE loss of the tracking task on hand-computed and degenerate cases."""
+"""Asserts the losses of the tasks on hand-computed and degenerate cases: InfoNCE (tracking), the α focal
+loss and the margin contrastive loss (linking)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from src.tasks.losses import info_nce_loss
+from src.tasks.losses import alpha_focal_loss, contrastive_loss, info_nce_loss
 
 
 def test_info_nce_hand_computed() -> None:
@@ -53,3 +54,27 @@ def test_info_nce_degenerate_inputs() -> None:
     assert torch.isfinite(emb.grad).all()
     none = info_nce_loss(emb, pairs, torch.tensor([False, False]))
     assert float(none.detach()) == 0.0 and none.requires_grad
+
+
+def test_alpha_focal_loss_hand_computed() -> None:
+    logits = torch.tensor([0.0, 2.0])
+    targets = torch.tensor([1.0, 0.0])
+    weight = torch.tensor([1.0, 3.0])
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    p_t = torch.exp(-bce)
+    expect = (1.0 * 0.75 * (1 - p_t[0]) ** 2 * bce[0] + 3.0 * 0.25 * (1 - p_t[1]) ** 2 * bce[1]) / 4.0
+    got = alpha_focal_loss(logits, targets, gamma=2.0, alpha=0.75, weight=weight)
+    assert torch.allclose(got, expect)
+    # gamma 0, alpha 0.5, no weights: half the BCE
+    half = alpha_focal_loss(logits, targets, gamma=0.0, alpha=0.5)
+    assert torch.allclose(half, 0.5 * bce.mean())
+    assert alpha_focal_loss(torch.zeros(0), torch.zeros(0)).item() == 0.0
+
+
+def test_contrastive_loss_hand_computed() -> None:
+    a = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    b = torch.tensor([[2.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    dissimilar = torch.tensor([0.0, 1.0, 1.0])
+    # distances after normalising: 0, sqrt(2), 2; margin 2: 0 + (2 - sqrt 2)^2 + 0
+    got = contrastive_loss(a, b, dissimilar, margin=2.0)
+    assert torch.allclose(got, torch.tensor((2 - 2**0.5) ** 2 / 3))

@@ -1,0 +1,84 @@
+"""ticlDumper ntuples: reconstructed events written and read back give the same TICL events (and the same
+linking graphs); nested branches are read flattened or nested; a missing tree or branch names the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+
+from src.data.cache import to_tensors
+from src.data.linking import LinkingView
+from src.io.ticl_dumper import read_ticl_dumper, ticl_events, write_ticl_dumper
+from src.reco.ticl import TICLConfig, reconstruct
+from tests.reco.hgcal_events import hgcal_event, random_particles
+
+
+@pytest.fixture(scope="module")
+def events() -> list[dict[str, np.ndarray]]:
+    out = []
+    for seed in range(3):
+        particles = random_particles(np.random.default_rng(seed), n_signal=2, n_pileup=6)
+        event, noise = hgcal_event(particles, seed=seed)
+        out.append(reconstruct(event, TICLConfig(), noise=noise, seed=seed))
+    return out
+
+
+def test_round_trip(tmp_path: Path, events: list[dict[str, np.ndarray]]) -> None:
+    path = write_ticl_dumper(tmp_path / "ntuple.root", events)
+    back = read_ticl_dumper(path)
+    assert len(back) == len(events)
+    for a, b in zip(events, back, strict=True):
+        assert a.keys() == b.keys()
+        for key in a:
+            if key == "sim_gen_row":
+                assert (b[key] == -1).all()  # files know no generator rows
+            elif key == "sim_interaction":
+                np.testing.assert_array_equal(b[key] != 0, a[key] != 0)  # the file keeps signal/pileup
+            else:
+                np.testing.assert_allclose(b[key], a[key], rtol=1e-6, atol=1e-4, err_msg=key)
+        view = LinkingView()
+        ga, gb = view(to_tensors(a)), view(to_tensors(b))
+        assert ga.edge_index.equal(gb.edge_index) and ga.y.equal(gb.y)
+        np.testing.assert_allclose(gb.x.numpy(), ga.x.numpy(), rtol=1e-5, atol=1e-3)
+
+
+def test_nested_branches_are_read_as_real_files_store_them(tmp_path: Path, events: list) -> None:
+    """CMSSW writes vector<vector> branches, which uproot reads as [event][trackster][k] (and cannot
+    write): the branches of our file, nested that way in memory, convert to the same events."""
+    path = write_ticl_dumper(tmp_path / "ours.root", events)
+    arrays = {}
+    with uproot.open(path) as f:
+        for tree in ("clusters", "ticlTrackstersCLUE3DHigh", "simtrackstersCP", "associations"):
+            data = f[f"ticlDumper/{tree}"].arrays(library="ak")
+            arrays[tree] = {
+                name: ak.Array(
+                    [ak.unflatten(v, c) for v, c in zip(data[name], data[f"{name}_counts"], strict=True)]
+                )
+                if f"{name}_counts" in data.fields
+                else data[name]
+                for name in data.fields
+                if not name.endswith("_counts")
+            }
+    assert arrays["ticlTrackstersCLUE3DHigh"]["vertices_indexes"].ndim == 3
+    prefix = "ticlTrackstersCLUE3DHigh_recoToSim_CP"
+    assoc = {k.replace(prefix, "recoToSim"): v for k, v in arrays["associations"].items()}
+    nested = ticl_events(
+        arrays["clusters"], arrays["ticlTrackstersCLUE3DHigh"], arrays["simtrackstersCP"], assoc
+    )
+    for a, b in zip(read_ticl_dumper(path), nested, strict=True):
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_missing_tree_and_branch_name_the_file(tmp_path: Path, events: list) -> None:
+    path = tmp_path / "partial.root"
+    with uproot.recreate(path) as f:
+        f["ticlDumper/clusters"] = {"energy": ak.Array([[1.0]])}
+    with pytest.raises(KeyError, match=r"partial\.root.*position_x"):
+        read_ticl_dumper(path)
+    write_ticl_dumper(path, events)
+    with pytest.raises(KeyError, match=r"partial\.root: no tree ticlDumper/ticlTrackstersMerged"):
+        read_ticl_dumper(path, trackster_tree="ticlTrackstersMerged")
