@@ -58,6 +58,7 @@ def score_grid(events: list, grid: dict[str, list[float]]) -> pd.DataFrame:
                 pair_sim=e.pair_sim.numpy(),
                 pair_shared=e.pair_shared.numpy(),
                 sim_pileup=e.sim_pileup.numpy(),
+                scored=np.isin(np.arange(len(e.sim_pileup)), e.node_particle.numpy()),
             )
             sums = {k: sums.get(k, 0.0) + v for k, v in part.items()}
         rows.append(

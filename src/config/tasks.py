@@ -108,6 +108,9 @@ class LinkingTaskConf(TaskConf):
     contrastive_margin: float = MISSING
     head_hidden: int = MISSING
     head_dropout: float = MISSING
+    log_features: list[str] = MISSING
+    log_edge_features: list[str] = MISSING
+    working_point: str = MISSING
     evaluation: Any = MISSING
     view: LinkingViewConf = MISSING
 

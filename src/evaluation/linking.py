@@ -64,7 +64,7 @@ def fragmentation(event: dict[str, np.ndarray], energy_bins: Sequence[float]) ->
         {
             "origin": np.where(event["sim_pileup"][rows], "pileup", "signal"),
             "type": np.asarray(PARTICLE_TYPES)[types],
-            "energy_bin": pd.cut(energy, np.asarray(energy_bins, dtype=float), right=False).astype(str),
+            "energy_bin": pd.cut(energy, np.asarray(energy_bins, dtype=float), right=False),
             "energy": energy,
             "n_best": np.bincount(best[best >= 0], minlength=n_sim)[rows],
             "n_associated": np.bincount(event["node_particle"][event["node_particle"] >= 0], minlength=n_sim)[
@@ -87,6 +87,9 @@ class LinkingEvaluation:
     def reset(self) -> None:
         """Forget every stored event."""
         self._events: list[dict[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self._events)
 
     def add_event(self, event: int, data: Any, scores: np.ndarray) -> None:
         """Store one test event (a linking-view ``Data``) with the model's edge scores [E]."""
@@ -113,6 +116,7 @@ class LinkingEvaluation:
                 pair_sim=ev["pair_sim"],
                 pair_shared=ev["pair_shared"],
                 sim_pileup=ev["sim_pileup"],
+                scored=np.isin(np.arange(len(ev["sim_pileup"])), ev["node_particle"]),
             )
             per_event.append(sums)
             for k, v in sums.items():
@@ -127,6 +131,25 @@ class LinkingEvaluation:
             np.concatenate(decisions), cat["y"] > 0.5, cat["edge_weight"], cat["edge_category"]
         )
         return out | self._energies(decisions)[0]
+
+    def best_threshold(self, objective: str, *, levels: int = 40) -> tuple[float, float]:
+        """The threshold that optimises ``objective`` on the stored events and its value: ``"f1"`` (the
+        energy-weighted F1, maximised over every distinct score) or an energy fraction such as
+        ``"missed_plus_contaminating_sig"`` (minimised over ``levels`` quantiles of the scores)."""
+        scores = np.concatenate([ev["scores"] for ev in self._events]) if self._events else np.zeros(0)
+        if objective == "f1":
+            truth = np.concatenate([ev["y"] for ev in self._events]) > 0.5
+            weight = np.concatenate([ev["edge_weight"] for ev in self._events])
+            f1, threshold = best_f1_threshold(scores, truth, weight)
+            return threshold, f1
+        if not len(scores):
+            return float("nan"), float("nan")
+        candidates = np.unique(np.quantile(scores, np.linspace(0.0, 1.0, levels)))
+        values = [
+            self._energies([ev["scores"] >= t for ev in self._events])[0][objective] for t in candidates
+        ]
+        k = int(np.nanargmin(values)) if not np.isnan(values).all() else 0
+        return float(candidates[k]), float(values[k])
 
     def decisions(self, threshold: float) -> dict[str, list[np.ndarray]]:
         """Per scope, the link decisions of every stored event."""
@@ -144,7 +167,7 @@ class LinkingEvaluation:
         for prefix, decided in self.decisions(threshold).items():
             scope = self._scope(decided)
             if prefix == "test/oracle/":
-                scope = {k: v for k, v in scope.items() if "energy" in k}
+                scope = {k: v for k, v in scope.items() if k.startswith(("missed", "contaminating"))}
             out |= {prefix + k: v for k, v in scope.items()}
         scores = np.concatenate([ev["scores"] for ev in self._events])
         truth = np.concatenate([ev["y"] for ev in self._events]) > 0.5
@@ -174,7 +197,7 @@ class LinkingEvaluation:
         """Mean tracksters per particle by origin, type and generated-energy bin."""
         parts = [fragmentation(ev, self.energy_bins) for ev in self._events]
         table = pd.concat(parts) if parts else pd.DataFrame(columns=["origin", "type", "energy_bin"])
-        grouped = table.groupby(["origin", "type", "energy_bin"], observed=True)
+        grouped = table.groupby(["origin", "type", "energy_bin"], observed=True, sort=True)
         return grouped.agg(
             particles=("energy", "size"),
             mean_energy=("energy", "mean"),

@@ -8,7 +8,10 @@ of their ends: signal–signal, pileup–pileup and signal–pileup (the last ar
 their false-link rate FP / (FP + TN) is what matters there).
 
 Superclusters: the connected components of the linked edges (every trackster is in one, alone if nothing
-links it). Each simulated particle p is matched to the supercluster c* with which it shares most energy,
+links it). Each scored simulated particle p (those some trackster is associated to: a particle that only
+contributes a little energy to other particles' tracksters has no supercluster of its own, and matching it
+would count those tracksters' whole energy as its contamination) is matched to the supercluster c* with
+which it shares most energy,
 S(c, p) = Σ_{t∈c} S(t, p) (the trackster–particle shared energies). With E_p = Σ_t S(t, p) the particle's
 energy in tracksters and E_c the raw energy of supercluster c:
 
@@ -30,6 +33,10 @@ from scipy.sparse.csgraph import connected_components
 
 #: Suffixes of the edge categories (index = category code).
 CATEGORIES = ("sig_sig", "pu_pu", "sig_pu")
+#: The sums of :func:`supercluster_energies` (GeV).
+ENERGY_SUMS = tuple(
+    f"{m}_{s}" for m in ("particle_energy", "missed_energy", "contaminating_energy") for s in ("sig", "pu")
+)
 
 
 def _div(a: float, b: float) -> float:
@@ -109,20 +116,17 @@ def supercluster_energies(
     pair_sim: np.ndarray,
     pair_shared: np.ndarray,
     sim_pileup: np.ndarray,
+    scored: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Sums over one event's particles (GeV): ``particle_energy``, ``missed_energy`` and
     ``contaminating_energy``, each with ``_sig`` and ``_pu`` suffixes.
 
     ``labels`` [T] the supercluster of each trackster, ``node_energy`` [T] its raw energy; the association
     as pairs (trackster ``pair_node``, particle ``pair_sim``, shared energy ``pair_shared``);
-    ``sim_pileup`` [P] whether each particle is pileup.
+    ``sim_pileup`` [P] whether each particle is pileup; ``scored`` [P] which particles count (default all).
     """
     n_c, n_p = int(labels.max()) + 1 if len(labels) else 0, len(sim_pileup)
-    out = {
-        f"{m}_{s}": 0.0
-        for m in ("particle_energy", "missed_energy", "contaminating_energy")
-        for s in ("sig", "pu")
-    }
+    out = dict.fromkeys(ENERGY_SUMS, 0.0)
     if n_c == 0 or n_p == 0 or len(pair_node) == 0:
         return out
     shared = coo_matrix(
@@ -132,7 +136,7 @@ def supercluster_energies(
     best = np.asarray(shared.argmax(axis=0)).ravel()
     s_best = np.asarray(shared.max(axis=0).todense()).ravel()
     e_c = np.bincount(labels, weights=node_energy.astype(np.float64), minlength=n_c)
-    has = e_p > 0
+    has = (e_p > 0) & (np.ones(n_p, dtype=bool) if scored is None else np.asarray(scored, dtype=bool))
     for name, sel in (("sig", has & ~sim_pileup.astype(bool)), ("pu", has & sim_pileup.astype(bool))):
         out[f"particle_energy_{name}"] = float(e_p[sel].sum())
         out[f"missed_energy_{name}"] = float((e_p - s_best)[sel].sum())

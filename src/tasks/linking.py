@@ -11,8 +11,11 @@ min(1, max raw energy of the ends / ``energy_scale``)), times ``focal_weight``, 
 PCA-perturbed copy of the event (:mod:`src.reco.ticl_perturb`), negatives the embeddings of other edges
 (the study: 100 × focal + 1e-4 × contrastive, margin 2).
 
-Validation: loss and the energy-weighted F1 at its best threshold, which is kept (``edge_threshold``, in
-the checkpoint) as the working point of the test. Test: ``task.evaluation``
+Validation: loss, the energy-weighted F1 at its best threshold, and the working point kept for the test
+(``edge_threshold``, in the checkpoint): with ``working_point="f1"`` the F1-maximising threshold, with an
+energy fraction of :mod:`src.metrics.linking` (default ``missed_plus_contaminating_sig``) the threshold
+that minimises it on the validation events (the study's energy-dependent cuts serve the same purpose:
+a link that merges two particles costs far more energy than a missed fragment). Test: ``task.evaluation``
 (:class:`src.evaluation.linking.LinkingEvaluation`) scores the model, the geometric baseline and the truth
 links (oracle) on the same events.
 """
@@ -20,6 +23,7 @@ links (oracle) on the same events.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -27,13 +31,42 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch
 
 from src.evaluation.linking import LinkingEvaluation
-from src.metrics.linking import best_f1_threshold
+from src.event_model import LINK_FEATURE_NAMES
+from src.metrics.linking import ENERGY_SUMS, energy_fractions
 from src.reco.ticl_graph import F, edge_features
 from src.reco.ticl_perturb import perturb
 from src.tasks.base import EventTask, FeatureNormalizer
 from src.tasks.losses import alpha_focal_loss, contrastive_loss
 
 log = logging.getLogger(__name__)
+
+
+class LogNormalizer(FeatureNormalizer):
+    """Standardisation after a signed log, sign(x)·log(1 + |x|), of the heavy-tailed columns ``log_mask``
+    (energies, spreads, counts, distances), fitted on training events and kept in the state dict."""
+
+    def __init__(self, num_features: int, log_mask: Sequence[bool]) -> None:
+        super().__init__(num_features)
+        self.register_buffer("log_mask", torch.tensor(list(log_mask), dtype=torch.bool))
+
+    def _log(self, x: Tensor) -> Tensor:
+        return torch.where(self.log_mask, torch.sign(x) * torch.log1p(x.abs()), x)
+
+    @torch.no_grad()
+    def fit(self, xs: Iterable[Tensor]) -> None:
+        """Fit mean and standard deviation of the (partly logged) features."""
+        super().fit(self._log(x) for x in xs)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (self._log(x) - self.mean) / self.std
+
+
+def log_mask(names: Sequence[str], logged: Sequence[str], where: str) -> list[bool]:
+    """Which of ``names`` are in ``logged``; an unknown name in ``logged`` raises with the allowed ones."""
+    unknown = sorted(set(logged) - set(names))
+    if unknown:
+        raise ValueError(f"{where}: unknown feature(s) {unknown}; allowed: {list(names)}")
+    return [n in set(logged) for n in names]
 
 
 class EdgeHead(nn.Module):
@@ -75,21 +108,34 @@ class LinkingTask(EventTask):
         contrastive_margin: float = 2.0,
         head_hidden: int = 64,
         head_dropout: float = 0.3,
+        log_features: Sequence[str] = (),
+        log_edge_features: Sequence[str] = (),
+        working_point: str = "missed_plus_contaminating_sig",
         **base,
     ) -> None:
         super().__init__(backbone, **base)
         self.evaluation = evaluation
+        allowed = ("f1", *energy_fractions(dict.fromkeys(ENERGY_SUMS, 0.0)))
+        if working_point not in allowed:
+            raise ValueError(f"task.working_point={working_point!r}; allowed: {list(allowed)}")
+        self.working_point = working_point
+        self._val = LinkingEvaluation(baseline=evaluation.baseline)
         self.gamma, self.energy_scale = gamma, energy_scale
         self.focal_weight, self.contrastive_weight = focal_weight, contrastive_weight
         self.contrastive_margin = contrastive_margin
         self.uses_edges = bool(getattr(backbone, "uses_edges", False))
         n_edge = self.view.inputs.edge_features
-        self.edge_normalizer = FeatureNormalizer(n_edge)
+        inputs = self.view.inputs
+        self.normalizer = LogNormalizer(
+            inputs.num_features, log_mask(inputs.feature_names, log_features, "task.log_features")
+        )
+        self.edge_normalizer = LogNormalizer(
+            n_edge, log_mask(LINK_FEATURE_NAMES, log_edge_features, "task.log_edge_features")
+        )
         edge_dim = backbone.edge_out_dim if self.uses_edges else 0
         self.head = EdgeHead(backbone.out_dim, edge_dim, n_edge, head_hidden, head_dropout)
         self.register_buffer("alpha", torch.tensor(float("nan") if alpha is None else alpha))
         self.register_buffer("edge_threshold", torch.tensor(0.5))
-        self._val: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def setup(self, stage: str) -> None:
         super().setup(stage)
@@ -151,35 +197,43 @@ class LinkingTask(EventTask):
         self.log("train/loss", loss, batch_size=batch.num_graphs, prog_bar=True)
         return loss
 
-    # --- validation: the F1-maximising threshold -----------------------------------------------------
+    # --- validation: the working point ---------------------------------------------------------------
+    def _events(self, evaluation: LinkingEvaluation, batch: Batch, scores: Tensor) -> None:
+        """Hand every event of a batch with its edge scores to an evaluation."""
+        offsets = torch.cumsum(
+            torch.bincount(batch.batch[batch.edge_index[0]], minlength=batch.num_graphs), 0
+        )
+        for k, data in enumerate(batch.to_data_list()):
+            lo = int(offsets[k - 1]) if k else 0
+            evaluation.add_event(int(data.event_index), data, scores[lo : int(offsets[k])].cpu().numpy())
+
+    def on_validation_epoch_start(self) -> None:
+        self._val.reset()
+
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         logits = self(batch)
         self.log("val/loss", self._loss(batch, logits), batch_size=batch.num_graphs)
-        scores = torch.sigmoid(logits.float()).cpu().numpy()
-        self._val.append((scores, batch.y.cpu().numpy() > 0.5, batch.edge_weight.cpu().numpy()))
+        self._events(self._val, batch, torch.sigmoid(logits.float()))
 
     def on_validation_epoch_end(self) -> None:
-        if not self._val:
+        if not len(self._val):
             return
-        scores, truth, weight = (np.concatenate(a) for a in zip(*self._val, strict=True))
-        self._val.clear()
-        f1, threshold = best_f1_threshold(scores, truth, weight)
+        threshold, f1 = self._val.best_threshold("f1")
+        metrics = {"val/edge_f1_best": f1, "val/edge_threshold_best": threshold}
+        if self.working_point != "f1":
+            threshold, value = self._val.best_threshold(self.working_point)
+            metrics[f"val/{self.working_point}"] = value
         if np.isfinite(threshold):
             self.edge_threshold.fill_(threshold)
-        self.log_dict({"val/edge_f1_best": f1, "val/edge_threshold_best": threshold}, prog_bar=True)
+        self.log_dict(metrics | {"val/edge_threshold": float(self.edge_threshold)}, prog_bar=True)
+        self._val.reset()
 
     # --- test ----------------------------------------------------------------------------------------
     def on_test_epoch_start(self) -> None:
         self.evaluation.reset()
 
     def test_step(self, batch: Batch, batch_idx: int) -> None:
-        scores = torch.sigmoid(self(batch).float())
-        offsets = torch.cumsum(
-            torch.bincount(batch.batch[batch.edge_index[0]], minlength=batch.num_graphs), 0
-        )
-        for k, data in enumerate(batch.to_data_list()):
-            lo = int(offsets[k - 1]) if k else 0
-            self.evaluation.add_event(int(data.event_index), data, scores[lo : int(offsets[k])].cpu().numpy())
+        self._events(self.evaluation, batch, torch.sigmoid(self(batch).float()))
 
     def on_test_epoch_end(self) -> None:
         metrics = self.evaluation.metrics(float(self.edge_threshold))

@@ -36,3 +36,17 @@ REGRESSION_KEYS = {
     "baseline/trackml_score",
     "baseline/eff_dm",
 }
+LINKING_KEYS = {
+    *(f"{scope}/edge_{m}" for scope in ("test", "baseline") for m in ("precision", "recall", "f1")),
+    *(f"test/edge_{m}_{c}" for m in ("precision", "recall", "f1") for c in ("sig_sig", "pu_pu")),
+    "test/edge_false_link_rate_sig_pu",
+    "test/edge_threshold",
+    "test/edge_f1_best",
+    "test/edge_threshold_best",
+    *(
+        f"{scope}/{m}_{s}"
+        for scope in ("test", "baseline", "test/oracle")
+        for m in ("missed_energy", "contaminating_energy", "missed_plus_contaminating")
+        for s in ("sig", "pu")
+    ),
+}

@@ -118,3 +118,17 @@ def test_supercluster_energies_of_an_event_without_particles_are_zero() -> None:
     )
     assert set(sums.values()) == {0.0}
     assert math.isnan(energy_fractions(sums)["missed_energy_sig"])
+
+
+def test_only_scored_particles_count() -> None:
+    sums = supercluster_energies(
+        np.array([0, 1]),
+        np.array([10.0, 4.0]),
+        pair_node=np.array([0, 0, 1]),
+        pair_sim=np.array([0, 1, 1]),
+        pair_shared=np.array([9.5, 0.5, 4.0]),
+        sim_pileup=np.array([True, True]),
+        scored=np.array([True, False]),
+    )
+    # particle 1 (0.5 GeV in trackster 0, 4 GeV in trackster 1) is not scored: only particle 0 counts
+    assert sums["particle_energy_pu"] == 9.5 and sums["contaminating_energy_pu"] == 0.5
