@@ -99,22 +99,6 @@ def _describe(step: Any) -> Any:
     return {"step": f"{func.__module__}.{func.__qualname__}", "keywords": dict(getattr(step, "keywords", {}))}
 
 
-def inherit_interaction(gen: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """``gen_interaction`` for rows appended after the overlay (decay products): their parent's."""
-    n = len(gen["gen_pdg"])
-    have = gen["gen_interaction"]
-    if len(have) == n:
-        return gen
-    interaction = np.concatenate([have, np.full(n - len(have), -1, dtype=have.dtype)])
-    parent = gen["gen_parent"].astype(np.int64)
-    for _ in range(n):  # parents precede their daughters: one pass per generation
-        todo = (interaction < 0) & (parent >= 0)
-        if not todo.any():
-            break
-        interaction[todo] = interaction[parent[todo]]
-    return gen | {"gen_interaction": np.maximum(interaction, 0).astype(have.dtype)}
-
-
 def describe_ticl_event(event: Event) -> str:
     """One-line summary: tracksters, layer clusters, simulated particles (signal)."""
     signal = int((event["sim_interaction"] == 0).sum())
@@ -128,8 +112,9 @@ class SimulatedTICLSource:
     """TICL events of the built-in simulation, cached per event: a signal ``generator`` (e.g. the close-by
     particle gun) overlaid with Poisson(``pileup``) interactions of ``pileup_generator`` (pp minimum
     bias) in a Gaussian luminous region, optional ``decays`` in flight, the calorimeter ``detector``
-    (HGCAL), then the TICL reconstruction (:func:`src.reco.ticl.reconstruct`). With ``reco.z_sign`` ±1 only
-    pileup particles flying towards that endcap are simulated. The cache key is a fingerprint of every
+    (HGCAL), then the TICL reconstruction (:func:`src.reco.ticl.reconstruct`). ``decays(gen, seed)`` acts
+    on each interaction before the overlay, so decay products keep their interaction. With ``reco.z_sign``
+    ±1 only pileup particles flying towards that endcap are simulated. The cache key is a fingerprint of every
     step's settings, the seed and :data:`TICL_SIM_VERSION`."""
 
     def __init__(
@@ -179,20 +164,24 @@ class SimulatedTICLSource:
         """The calorimeter event ``index`` (signal + pileup, simulated), its hits' noise σ and the seed of
         its reconstruction."""
         seeds = np.random.SeedSequence(event_seed(self.seed, index)).generate_state(5)
-        gen = self.generator(int(seeds[0]))
+
+        def sub_seed(k: int, step: int) -> int:
+            return int(np.random.SeedSequence([int(seeds[step]), k]).generate_state(1)[0])
+
+        def decayed(gen: dict[str, np.ndarray], k: int) -> dict[str, np.ndarray]:
+            return gen if self.decays is None else self.decays(gen, sub_seed(k, 3))
+
+        signal = decayed(self.generator(int(seeds[0])), 0)
         rng = np.random.default_rng(int(seeds[1]))
         n_pu = int(rng.poisson(self.pileup)) if self.pileup > 0 else 0
         pileups = []
         for k in range(n_pu):
-            pu = self.pileup_generator(int(np.random.SeedSequence([int(seeds[2]), k]).generate_state(1)[0]))
+            pu = self.pileup_generator(sub_seed(k, 2))
             if self.reco.z_sign:
                 pu = select(pu, np.sign(pu["gen_pz"]) == self.reco.z_sign)
-            pileups.append(pu)
+            pileups.append(decayed(pu, k + 1))
         z, t = draw_vertices(rng, n_pu, sigma_z=self.sigma_z, sigma_t=self.sigma_t)
-        gen = overlay(gen, pileups, vertex_z=z, vertex_t=t)
-        if self.decays is not None:
-            gen = inherit_interaction(self.decays(gen, int(seeds[3])))
-        event = self.detector(gen, int(seeds[4]))
+        event = self.detector(overlay(signal, pileups, vertex_z=z, vertex_t=t), int(seeds[4]))
         noise = self.detector.noise_sigma(event["hit_subdetector"], event["hit_layer"])
         return event, noise, int(seeds[0]) ^ int(seeds[4])
 

@@ -1,5 +1,5 @@
 """TICL datasets: the simulated source overlays pileup, keeps each trackster's signal/pileup origin, caches
-deterministically and keeps one endcap when asked; decay products inherit their interaction; the linking
+deterministically and keeps one endcap when asked; decays act per interaction before the overlay; the linking
 view turns TICL events into graphs whose truth matches the association; ntuples are read back as a
 dataset."""
 
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from src.data.linking import LinkingView
-from src.data.ticl import SimulatedTICLSource, inherit_interaction, ticl_ntuple
+from src.data.ticl import SimulatedTICLSource, ticl_ntuple
 from src.io.ticl_dumper import write_ticl_dumper
 from src.reco.ticl import TICLConfig
 from tests.reco.hgcal_events import SyntheticGun, SyntheticHGCAL, SyntheticMinBias
@@ -58,13 +58,19 @@ def test_calo_event_of_one_endcap_simulates_only_pileup_flying_there(tmp_path: P
     assert len(noise) == len(event["hit_energy"])
 
 
-def test_decay_products_inherit_the_interaction() -> None:
-    gen = {
-        "gen_pdg": np.zeros(5),
-        "gen_parent": np.array([-1, -1, 1, 2, 0]),
-        "gen_interaction": np.array([0, 3], dtype=np.int16),
-    }
-    assert inherit_interaction(gen)["gen_interaction"].tolist() == [0, 3, 3, 3, 0]
+def test_decays_act_on_each_interaction_before_the_overlay(tmp_path: Path) -> None:
+    calls = []
+
+    def decays(gen: dict, seed: int) -> dict:
+        calls.append((len(gen["gen_pdg"]), seed))
+        assert "gen_interaction" not in gen or (gen["gen_interaction"] == 0).all()
+        return gen
+
+    source = _source(tmp_path, pileup=5.0)
+    source.decays = decays
+    event, _, _ = source.calo_event(0)
+    n_pileup = len(np.unique(event["gen_interaction"])) - 1
+    assert len(calls) == 1 + n_pileup and len({s for _, s in calls}) == len(calls)
 
 
 def test_view_truth_follows_the_association(tmp_path: Path) -> None:
