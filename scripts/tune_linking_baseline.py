@@ -22,7 +22,14 @@ from hydra import compose, initialize_config_dir
 
 from src import config
 from src.compose import build_datamodule, build_view
-from src.metrics.linking import edge_metrics, energy_fractions, supercluster_energies, superclusters
+from src.event_model import LINK_FEATURE_NAMES
+from src.metrics.linking import (
+    edge_metrics,
+    energy_fractions,
+    single_parent,
+    supercluster_energies,
+    superclusters,
+)
 from src.reco.ticl_graph import F
 from src.reco.ticl_linking import GeometricLinker
 
@@ -36,8 +43,10 @@ GRID = {
 }
 
 
-def score_grid(events: list, grid: dict[str, list[float]]) -> pd.DataFrame:
-    """Energy-weighted edge F1 (and supercluster energies) of every combination of cuts."""
+def score_grid(events: list, grid: dict[str, list[float]], *, parent_links: bool) -> pd.DataFrame:
+    """Energy-weighted edge F1 (and supercluster energies) of every combination of cuts; with
+    ``parent_links`` superclusters keep each trackster's best link to a more energetic one (the task's
+    ``evaluation.single_parent``), best = smallest miss distance."""
     truth = np.concatenate([e.y.numpy() > 0.5 for e in events])
     weight = np.concatenate([e.edge_weight.numpy() for e in events])
     category = np.concatenate([e.edge_category.numpy() for e in events])
@@ -49,8 +58,14 @@ def score_grid(events: list, grid: dict[str, list[float]]) -> pd.DataFrame:
         decisions = [linker(a) for a in attr]
         metrics = edge_metrics(np.concatenate(decisions), truth, weight, category)
         sums: dict[str, float] = {}
-        for e, d in zip(events, decisions, strict=True):
-            labels = superclusters(e.num_nodes, e.edge_index.numpy(), d)
+        for e, decided in zip(events, decisions, strict=True):
+            linked = decided
+            if parent_links:
+                priority = -e.edge_attr[:, LINK_FEATURE_NAMES.index("miss_distance")].numpy()
+                linked = single_parent(
+                    e.edge_index.numpy(), decided, priority, e.x[:, F["raw_energy"]].numpy()
+                )
+            labels = superclusters(e.num_nodes, e.edge_index.numpy(), linked)
             part = supercluster_energies(
                 labels,
                 e.x[:, F["raw_energy"]].numpy(),
@@ -90,7 +105,7 @@ def main() -> None:
         int(np.prod([len(v) for v in GRID.values()])),
         len(events),
     )
-    table = score_grid(events, GRID)
+    table = score_grid(events, GRID, parent_links=bool(cfg.task.evaluation.single_parent))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out, index=False)
     print(table.head(10).to_string(index=False, float_format=lambda v: f"{v:.4f}"))

@@ -9,6 +9,9 @@ Scopes of the metrics (:mod:`src.metrics.linking`):
 * ``test/oracle/``: the true links themselves, so the supercluster energies show what the candidate graph
   allows at best (fragments without a candidate link between them stay apart).
 
+Superclusters are the connected components of the links each trackster keeps to a more energetic one (the
+best scored; ``single_parent=false``: of every link), the same rule for all three scopes.
+
 Artifacts: ``test_per_event.csv``; ``test_fragmentation.csv``, tracksters per simulated particle by origin,
 type and generated energy (``n_best``: tracksters whose most-sharing particle it is; ``n_associated``:
 those associated to it, score below the view's max_score); ``plots/linking_scores.png``.
@@ -24,11 +27,12 @@ import numpy as np
 import pandas as pd
 
 from src.evaluation.plots import plot_score_histogram
-from src.event_model import PARTICLE_TYPES
+from src.event_model import LINK_FEATURE_NAMES, PARTICLE_TYPES
 from src.metrics.linking import (
     best_f1_threshold,
     edge_metrics,
     energy_fractions,
+    single_parent,
     supercluster_energies,
     superclusters,
 )
@@ -75,12 +79,22 @@ def fragmentation(event: dict[str, np.ndarray], energy_bins: Sequence[float]) ->
 
 
 class LinkingEvaluation:
-    """Collects the test events' edge scores and truth; computes and writes the linking metrics."""
+    """Collects the test events' edge scores and truth; computes and writes the linking metrics.
+
+    ``single_parent``: superclusters from each trackster's best link to a more energetic one
+    (:func:`src.metrics.linking.single_parent`, for the model, the baseline and the truth alike) instead
+    of every link.
+    """
 
     def __init__(
-        self, *, baseline: GeometricLinker, energy_bins: Sequence[float] = (0, 5, 10, 20, 50, 100, 1e4)
+        self,
+        *,
+        baseline: GeometricLinker,
+        single_parent: bool = True,
+        energy_bins: Sequence[float] = (0, 5, 10, 20, 50, 100, 1e4),
     ) -> None:
         self.baseline = baseline
+        self.single_parent = single_parent
         self.energy_bins = tuple(float(b) for b in energy_bins)
         self.reset()
 
@@ -100,14 +114,26 @@ class LinkingEvaluation:
         arrays["node_particle"] = data.node_particle.cpu().numpy()
         arrays["node_energy"] = data.x[:, F["raw_energy"]].cpu().numpy()
         arrays["baseline"] = self.baseline(data.edge_attr.cpu().numpy())
+        arrays["baseline_priority"] = (
+            -data.edge_attr[:, LINK_FEATURE_NAMES.index("miss_distance")].cpu().numpy()
+        )
         arrays["scores"] = np.asarray(scores, dtype=np.float64)
         arrays["event"] = int(event)
         self._events.append(arrays)
 
-    def _energies(self, decisions: list[np.ndarray]) -> tuple[dict[str, float], list[dict[str, float]]]:
+    def _energies(
+        self, decisions: list[np.ndarray], priorities: list[np.ndarray]
+    ) -> tuple[dict[str, float], list[dict[str, float]]]:
+        """Energy fractions over the stored events and the sums of each, for link decisions (and the
+        priorities that choose each trackster's parent link with ``single_parent``)."""
         total: dict[str, float] = {}
         per_event = []
-        for ev, linked in zip(self._events, decisions, strict=True):
+        for ev, decided, priority in zip(self._events, decisions, priorities, strict=True):
+            linked = (
+                single_parent(ev["edge_index"], decided, priority, ev["node_energy"])
+                if self.single_parent
+                else decided
+            )
             labels = superclusters(len(ev["node_energy"]), ev["edge_index"], linked)
             sums = supercluster_energies(
                 labels,
@@ -123,14 +149,14 @@ class LinkingEvaluation:
                 total[k] = total.get(k, 0.0) + v
         return energy_fractions(total), per_event
 
-    def _scope(self, decisions: list[np.ndarray]) -> dict[str, float]:
+    def _scope(self, decisions: list[np.ndarray], priorities: list[np.ndarray]) -> dict[str, float]:
         cat = {
             k: np.concatenate([ev[k] for ev in self._events]) for k in ("y", "edge_weight", "edge_category")
         }
         out = edge_metrics(
             np.concatenate(decisions), cat["y"] > 0.5, cat["edge_weight"], cat["edge_category"]
         )
-        return out | self._energies(decisions)[0]
+        return out | self._energies(decisions, priorities)[0]
 
     def best_threshold(self, objective: str, *, levels: int = 40) -> tuple[float, float]:
         """The threshold that optimises ``objective`` on the stored events and its value: ``"f1"`` (the
@@ -146,17 +172,22 @@ class LinkingEvaluation:
             return float("nan"), float("nan")
         candidates = np.unique(np.quantile(scores, np.linspace(0.0, 1.0, levels)))
         values = [
-            self._energies([ev["scores"] >= t for ev in self._events])[0][objective] for t in candidates
+            self._energies([ev["scores"] >= t for ev in self._events], [ev["scores"] for ev in self._events])[
+                0
+            ][objective]
+            for t in candidates
         ]
         k = int(np.nanargmin(values)) if not np.isnan(values).all() else 0
         return float(candidates[k]), float(values[k])
 
-    def decisions(self, threshold: float) -> dict[str, list[np.ndarray]]:
-        """Per scope, the link decisions of every stored event."""
+    def decisions(self, threshold: float) -> dict[str, tuple[list[np.ndarray], list[np.ndarray]]]:
+        """Per scope, the link decisions of every stored event and the priorities of its links (the
+        model's score; the baseline's compatibility, minus the miss distance; none for the truth)."""
+        events = self._events
         return {
-            "test/": [ev["scores"] >= threshold for ev in self._events],
-            "baseline/": [ev["baseline"] for ev in self._events],
-            "test/oracle/": [ev["y"] > 0.5 for ev in self._events],
+            "test/": ([ev["scores"] >= threshold for ev in events], [ev["scores"] for ev in events]),
+            "baseline/": ([ev["baseline"] for ev in events], [ev["baseline_priority"] for ev in events]),
+            "test/oracle/": ([ev["y"] > 0.5 for ev in events], [np.zeros(len(ev["y"])) for ev in events]),
         }
 
     def metrics(self, threshold: float) -> dict[str, float]:
@@ -164,8 +195,8 @@ class LinkingEvaluation:
         if not self._events:
             return {}
         out: dict[str, float] = {}
-        for prefix, decided in self.decisions(threshold).items():
-            scope = self._scope(decided)
+        for prefix, (decided, priorities) in self.decisions(threshold).items():
+            scope = self._scope(decided, priorities)
             if prefix == "test/oracle/":
                 scope = {k: v for k, v in scope.items() if k.startswith(("missed", "contaminating"))}
             out |= {prefix + k: v for k, v in scope.items()}
@@ -188,8 +219,8 @@ class LinkingEvaluation:
             }
             for ev in self._events
         ]
-        for prefix, decided in self.decisions(getattr(self, "_threshold", 0.5)).items():
-            for row, sums in zip(rows, self._energies(decided)[1], strict=True):
+        for prefix, (decided, priorities) in self.decisions(getattr(self, "_threshold", 0.5)).items():
+            for row, sums in zip(rows, self._energies(decided, priorities)[1], strict=True):
                 row |= {prefix.replace("/", "_") + k: v for k, v in sums.items()}
         return pd.DataFrame(rows)
 

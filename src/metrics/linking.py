@@ -8,10 +8,12 @@ of their ends: signal–signal, pileup–pileup and signal–pileup (the last ar
 their false-link rate FP / (FP + TN) is what matters there).
 
 Superclusters: the connected components of the linked edges (every trackster is in one, alone if nothing
-links it). Each scored simulated particle p (those some trackster is associated to: a particle that only
-contributes a little energy to other particles' tracksters has no supercluster of its own, and matching it
-would count those tracksters' whole energy as its contamination) is matched to the supercluster c* with
-which it shares most energy,
+links it), optionally after :func:`single_parent`, which keeps for every trackster only its best link to a
+more energetic one: with plain components one false link through a small fragment merges two whole
+particles (the TICL GNN's energy-dependent cuts guard against the same). Each scored simulated particle p
+(those some trackster is associated to: a particle that only adds a little energy to other particles'
+tracksters has no supercluster of its own, and matching it would count their whole energy as its
+contamination) is matched to the supercluster c* with which it shares most energy,
 S(c, p) = Σ_{t∈c} S(t, p) (the trackster–particle shared energies). With E_p = Σ_t S(t, p) the particle's
 energy in tracksters and E_c the raw energy of supercluster c:
 
@@ -99,6 +101,25 @@ def edge_metrics(
             out |= {f"edge_{m}{suffix}": r[m] for m in ("precision", "recall", "f1")}
         out[f"edge_false_link_rate{suffix}"] = r["false_link_rate"]
     return out
+
+
+def single_parent(
+    edges: np.ndarray, linked: npt.ArrayLike, priority: npt.ArrayLike, energy: np.ndarray
+) -> np.ndarray:
+    """The linked edges that remain when every trackster keeps only one link to a trackster of higher
+    raw energy, the one of highest ``priority`` (ties: the first edge): each edge belongs to its
+    lower-energy end (ties in energy: the edge's inner end)."""
+    i, j = np.asarray(edges)
+    linked = np.asarray(linked, dtype=bool)
+    priority = np.asarray(priority, dtype=np.float64)
+    child = np.where(energy[i] <= energy[j], i, j)
+    candidates = np.flatnonzero(linked)
+    order = candidates[np.lexsort((candidates, -priority[candidates], child[candidates]))]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = child[order][1:] != child[order][:-1]
+    keep = np.zeros(len(linked), dtype=bool)
+    keep[order[first]] = True
+    return keep
 
 
 def superclusters(n_nodes: int, edges: np.ndarray, linked: npt.ArrayLike) -> np.ndarray:

@@ -12,10 +12,10 @@ PCA-perturbed copy of the event (:mod:`src.reco.ticl_perturb`), negatives the em
 (the study: 100 × focal + 1e-4 × contrastive, margin 2).
 
 Validation: loss, the energy-weighted F1 at its best threshold, and the working point kept for the test
-(``edge_threshold``, in the checkpoint): with ``working_point="f1"`` the F1-maximising threshold, with an
-energy fraction of :mod:`src.metrics.linking` (default ``missed_plus_contaminating_sig``) the threshold
-that minimises it on the validation events (the study's energy-dependent cuts serve the same purpose:
-a link that merges two particles costs far more energy than a missed fragment). Test: ``task.evaluation``
+(``edge_threshold``, in the checkpoint): with ``working_point="f1"`` (default, the study's) the
+F1-maximising threshold, with an energy fraction of :mod:`src.metrics.linking` (e.g.
+``missed_plus_contaminating_sig``) the threshold that minimises it on the validation events (a direct
+physics target, but noisy on few events: one merge of two particles dominates it). Test: ``task.evaluation``
 (:class:`src.evaluation.linking.LinkingEvaluation`) scores the model, the geometric baseline and the truth
 links (oracle) on the same events.
 """
@@ -110,7 +110,7 @@ class LinkingTask(EventTask):
         head_dropout: float = 0.3,
         log_features: Sequence[str] = (),
         log_edge_features: Sequence[str] = (),
-        working_point: str = "missed_plus_contaminating_sig",
+        working_point: str = "f1",
         **base,
     ) -> None:
         super().__init__(backbone, **base)
@@ -119,7 +119,7 @@ class LinkingTask(EventTask):
         if working_point not in allowed:
             raise ValueError(f"task.working_point={working_point!r}; allowed: {list(allowed)}")
         self.working_point = working_point
-        self._val = LinkingEvaluation(baseline=evaluation.baseline)
+        self._val = LinkingEvaluation(baseline=evaluation.baseline, single_parent=evaluation.single_parent)
         self.gamma, self.energy_scale = gamma, energy_scale
         self.focal_weight, self.contrastive_weight = focal_weight, contrastive_weight
         self.contrastive_margin = contrastive_margin

@@ -14,6 +14,7 @@ from src.metrics.linking import (
     edge_metrics,
     energy_fractions,
     rates,
+    single_parent,
     supercluster_energies,
     superclusters,
     weighted_confusion,
@@ -132,3 +133,15 @@ def test_only_scored_particles_count() -> None:
     )
     # particle 1 (0.5 GeV in trackster 0, 4 GeV in trackster 1) is not scored: only particle 0 counts
     assert sums["particle_energy_pu"] == 9.5 and sums["contaminating_energy_pu"] == 0.5
+
+
+def test_single_parent_keeps_each_tracksters_best_link_to_a_more_energetic_one() -> None:
+    # a 1 GeV fragment (2) linked to two 50 GeV tracksters (0, 1): it keeps only its best link, so the
+    # two big ones stay apart; the link 3 -> 0 (3 is less energetic) is 3's own and stays
+    energy = np.array([50.0, 50.0, 1.0, 5.0])
+    edges = np.array([[2, 2, 0], [0, 1, 3]])
+    keep = single_parent(edges, [True, True, True], [0.7, 0.9, 0.8], energy)
+    assert keep.tolist() == [False, True, True]
+    labels = superclusters(4, edges, keep)
+    assert labels[2] == labels[1] and labels[0] == labels[3] and labels[0] != labels[1]
+    assert single_parent(edges, [False, False, False], [1, 1, 1], energy).tolist() == [False] * 3

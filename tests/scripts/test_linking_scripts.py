@@ -117,7 +117,7 @@ def test_baseline_tuning_ranks_the_grid_by_f1(data_overrides: list[str]) -> None
         "max_pointing_angle": [1.0],
         "max_delta_z": [1000.0],
     }
-    table = tune.score_grid(events, grid)
+    table = tune.score_grid(events, grid, parent_links=True)
     assert len(table) == 4 and table["edge_f1"].is_monotonic_decreasing
     loosest = table[(table.max_axis_angle == 1.0) & (table.max_miss_distance == 100.0)]
     assert loosest["edge_recall"].item() >= table["edge_recall"].max() - 1e-12
