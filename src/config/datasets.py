@@ -155,7 +155,7 @@ class TICLSimDatasetConf(LoaderConf):
     pileup_generator: Any = MISSING  # from the generator group, or null without pileup
     pileup: float = MISSING
     luminous_region: dict[str, float] = MISSING
-    decays: Any = MISSING  # decays in flight (a _target_ with _partial_), or null
+    decays: bool = MISSING
     detector: Any = MISSING  # from the detector group (defaults: /detector@detector)
     reco: dict[str, Any] = MISSING
     n_events: int = MISSING

@@ -21,6 +21,7 @@ from src.data.datamodule import EventDataModule
 from src.data.sources import event_seed
 from src.io.ticl_dumper import SIM_TRACKSTERS, TRACKSTERS, read_ticl_dumper
 from src.reco.ticl import TICLConfig, reconstruct
+from src.sim.decays import decay_in_flight
 from src.sim.pileup import luminous_region as draw_vertices
 from src.sim.pileup import overlay, select
 
@@ -92,11 +93,8 @@ TICL_SIM_VERSION = 1
 
 
 def _describe(step: Any) -> Any:
-    """Settings of a pipeline step: its ``describe()``, or a function's (partial's) name and keywords."""
-    if step is None or hasattr(step, "describe"):
-        return None if step is None else step.describe()
-    func = getattr(step, "func", step)
-    return {"step": f"{func.__module__}.{func.__qualname__}", "keywords": dict(getattr(step, "keywords", {}))}
+    """Settings of a generator or detector (its ``describe()``), None for none."""
+    return None if step is None else step.describe()
 
 
 def describe_ticl_event(event: Event) -> str:
@@ -112,8 +110,9 @@ class SimulatedTICLSource:
     """TICL events of the built-in simulation, cached per event: a signal ``generator`` (e.g. the close-by
     particle gun) overlaid with Poisson(``pileup``) interactions of ``pileup_generator`` (pp minimum
     bias) in a Gaussian luminous region, optional ``decays`` in flight, the calorimeter ``detector``
-    (HGCAL), then the TICL reconstruction (:func:`src.reco.ticl.reconstruct`). ``decays(gen, seed)`` acts
-    on each interaction before the overlay, so decay products keep their interaction. With ``reco.z_sign``
+    (HGCAL), then the TICL reconstruction (:func:`src.reco.ticl.reconstruct`). With ``decays`` K0S, Λ and
+    the other long-lived hyperons decay in flight before the calorimeter (:mod:`src.sim.decays`), in each
+    interaction before the overlay, so decay products keep their interaction. With ``reco.z_sign``
     ±1 only pileup particles flying towards that endcap are simulated. The cache key is a fingerprint of every
     step's settings, the seed and :data:`TICL_SIM_VERSION`."""
 
@@ -127,7 +126,7 @@ class SimulatedTICLSource:
         sigma_z: float,
         sigma_t: float,
         reco: TICLConfig,
-        decays: Any,
+        decays: bool,
         n_events: int,
         seed: int,
         cache_dir: str | Path,
@@ -138,7 +137,7 @@ class SimulatedTICLSource:
             )
         if pileup > 0 and pileup_generator is None:
             raise ValueError(f"dataset.pileup={pileup} needs dataset.pileup_generator (e.g. pp_minbias)")
-        self.generator, self.detector, self.decays = generator, detector, decays
+        self.generator, self.detector, self.decays = generator, detector, bool(decays)
         self.pileup_generator, self.pileup = pileup_generator, float(pileup)
         self.sigma_z, self.sigma_t, self.reco = sigma_z, sigma_t, reco
         self.n_events, self.seed = n_events, seed
@@ -150,7 +149,7 @@ class SimulatedTICLSource:
             "pileup": self.pileup,
             "pileup_generator": _describe(pileup_generator) if self.pileup > 0 else None,
             "luminous_region": [sigma_z, sigma_t],
-            "decays": _describe(decays),
+            "decays": self.decays,
             "detector": _describe(detector),
             "reco": dataclasses.asdict(reco),
         }
@@ -169,7 +168,10 @@ class SimulatedTICLSource:
             return int(np.random.SeedSequence([int(seeds[step]), k]).generate_state(1)[0])
 
         def decayed(gen: dict[str, np.ndarray], k: int) -> dict[str, np.ndarray]:
-            return gen if self.decays is None else self.decays(gen, sub_seed(k, 3))
+            gen = {key: v for key, v in gen.items() if key != "gen_interaction"}  # the overlay sets it
+            if not self.decays:
+                return gen
+            return decay_in_flight(gen, np.random.default_rng(sub_seed(k, 3)), inside=self.detector.inside)
 
         signal = decayed(self.generator(int(seeds[0])), 0)
         rng = np.random.default_rng(int(seeds[1]))
@@ -204,7 +206,7 @@ def simulated_tracksters(
     pileup_generator: Any,
     pileup: float,
     luminous_region: Mapping[str, float],
-    decays: Any,
+    decays: bool,
     reco: Mapping[str, Any],
     n_events: int,
     seed: int,

@@ -29,7 +29,7 @@ def _source(
         sigma_z=50.0,
         sigma_t=0.2,
         reco=TICLConfig(z_sign=z_sign),
-        decays=None,
+        decays=False,
         n_events=n_events,
         seed=7,
         cache_dir=tmp_path,
@@ -58,19 +58,16 @@ def test_calo_event_of_one_endcap_simulates_only_pileup_flying_there(tmp_path: P
     assert len(noise) == len(event["hit_energy"])
 
 
-def test_decays_act_on_each_interaction_before_the_overlay(tmp_path: Path) -> None:
-    calls = []
-
-    def decays(gen: dict, seed: int) -> dict:
-        calls.append((len(gen["gen_pdg"]), seed))
-        assert "gen_interaction" not in gen or (gen["gen_interaction"] == 0).all()
-        return gen
-
-    source = _source(tmp_path, pileup=5.0)
-    source.decays = decays
+def test_decays_in_flight_keep_the_interaction(tmp_path: Path) -> None:
+    source = _source(tmp_path, pileup=3.0)
+    source.generator, source.decays = SyntheticGun(2, pdg=310), True  # two K0S
     event, _, _ = source.calo_event(0)
-    n_pileup = len(np.unique(event["gen_interaction"])) - 1
-    assert len(calls) == 1 + n_pileup and len({s for _, s in calls}) == len(calls)
+    daughters = event["gen_parent"] >= 0
+    assert daughters.sum() >= 2 and set(np.abs(event["gen_pdg"][daughters]).tolist()) <= {211, 111, 22, 11}
+    np.testing.assert_array_equal(
+        event["gen_interaction"][daughters], event["gen_interaction"][event["gen_parent"][daughters]]
+    )
+    assert (event["gen_interaction"][daughters] == 0).any()
 
 
 def test_view_truth_follows_the_association(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from src.event_model import SUBDETECTORS
+from src.sim.generators import pdg_mass_charge
 
 CELL = 10.9
 Z_LAYERS = np.concatenate(
@@ -35,10 +36,6 @@ class Particle:
     eta: float
     phi: float
     interaction: int = 0
-
-
-def _charge(pdg: int) -> float:
-    return {22: 0.0, 11: -1.0, -11: 1.0, 211: 1.0, -211: -1.0, 130: 0.0, 2112: 0.0}.get(pdg, 0.0)
 
 
 def _spots(p: Particle, rng: np.random.Generator, n_spots: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -70,17 +67,26 @@ def gen_table(particles: Sequence[Particle]) -> dict[str, np.ndarray]:
     """The ``gen_*`` arrays of particles shot from the origin (``gen_interaction`` set)."""
     pdg = np.array([p.pdg for p in particles], dtype=np.int32)
     energy = np.array([p.energy for p in particles], dtype=np.float64)
+    mass, charge = (
+        (
+            np.array(v, dtype=np.float64).reshape(-1)
+            for v in zip(*map(pdg_mass_charge, pdg.tolist()), strict=True)
+        )
+        if len(pdg)
+        else (np.zeros(0), np.zeros(0))
+    )
+    momentum = np.sqrt(np.maximum(energy**2 - mass**2, 0.0))
     theta = 2 * np.arctan(np.exp(-np.array([p.eta for p in particles], dtype=np.float64)))
     phi = np.array([p.phi for p in particles], dtype=np.float64)
     n = len(pdg)
     return {
         "gen_pdg": pdg,
-        "gen_charge": np.array([_charge(int(q)) for q in pdg], dtype=np.float32),
+        "gen_charge": charge.astype(np.float32),
         "gen_status": np.ones(n, dtype=np.int8),
-        "gen_mass": np.zeros(n),
-        "gen_px": energy * np.sin(theta) * np.cos(phi),
-        "gen_py": energy * np.sin(theta) * np.sin(phi),
-        "gen_pz": energy * np.cos(theta),
+        "gen_mass": mass,
+        "gen_px": momentum * np.sin(theta) * np.cos(phi),
+        "gen_py": momentum * np.sin(theta) * np.sin(phi),
+        "gen_pz": momentum * np.cos(theta),
         "gen_energy": energy,
         "gen_vx": np.zeros(n),
         "gen_vy": np.zeros(n),
@@ -190,18 +196,26 @@ class SyntheticHGCAL:
         del layer
         return np.full(len(subdetector), NOISE)
 
+    def inside(self, vertex: np.ndarray) -> np.ndarray:
+        """Points [n, 3] in front of the calorimeter."""
+        return np.abs(vertex[:, 2]) < Z_LAYERS[0]
+
 
 class SyntheticGun:
-    """Close-by signal particles (``n_particles`` photons or pions in the +z endcap), generator interface."""
+    """Close-by signal particles (``n_particles`` photons or pions in the +z endcap, or all of PDG id
+    ``pdg``), generator interface."""
 
-    def __init__(self, n_particles: int = 2) -> None:
-        self.n_particles = n_particles
+    def __init__(self, n_particles: int = 2, pdg: int | None = None) -> None:
+        self.n_particles, self.pdg = n_particles, pdg
 
     def describe(self) -> dict:
-        return {"synthetic_gun": self.n_particles}
+        return {"synthetic_gun": self.n_particles, "pdg": self.pdg}
 
     def __call__(self, seed: int) -> dict[str, np.ndarray]:
-        return gen_table(random_particles(np.random.default_rng(seed), n_signal=self.n_particles, n_pileup=0))
+        particles = random_particles(np.random.default_rng(seed), n_signal=self.n_particles, n_pileup=0)
+        if self.pdg is not None:
+            particles = [Particle(self.pdg, p.energy, p.eta, p.phi) for p in particles]
+        return gen_table(particles)
 
 
 class SyntheticMinBias:

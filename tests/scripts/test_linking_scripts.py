@@ -40,7 +40,7 @@ def ntuples(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sigma_z=50.0,
         sigma_t=0.2,
         reco=TICLConfig(z_sign=1),
-        decays=None,
+        decays=False,
         n_events=12,
         seed=3,
         cache_dir=root / "cache",
