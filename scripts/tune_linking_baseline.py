@@ -2,8 +2,10 @@
 
 Composes the linking run's config (``task=linking`` plus the given overrides), builds the candidate links of
 the training and validation events of its dataset and scores every combination of the cuts of
-:class:`src.reco.ticl_linking.GeometricLinker` by the energy-weighted F1 of its link decisions (the test
-events are never looked at). Prints the best combinations and the overrides of the best; writes the table.
+:class:`src.reco.ticl_linking.GeometricLinker` by the objective the model's working point uses
+(``task.working_point``: the energy-weighted F1 of the link decisions, maximised, or an energy fraction,
+minimised; ``--objective`` overrides it). The test events are never looked at. Prints the best
+combinations and the overrides of the best; writes the table.
 
     python scripts/tune_linking_baseline.py
     python scripts/tune_linking_baseline.py dataset.pileup=50 --out outputs/tune_linking_baseline.csv
@@ -36,10 +38,10 @@ from src.reco.ticl_linking import GeometricLinker
 log = logging.getLogger("tune_linking_baseline")
 CONF = Path(__file__).resolve().parents[1] / "conf"
 GRID = {
-    "max_axis_angle": [0.1, 0.2, 0.3, 0.5, 0.8],
-    "max_miss_distance": [10.0, 20.0, 30.0, 50.0, 80.0],
-    "max_pointing_angle": [0.1, 0.2, 0.3, 0.5, 0.8],
-    "max_delta_z": [300.0, 600.0, 1200.0],
+    "max_axis_angle": [0.1, 0.25, 0.5, 1.0],
+    "max_miss_distance": [15.0, 35.0, 80.0, 200.0],
+    "max_pointing_angle": [0.3, 0.8, 1.6],
+    "max_delta_z": [600.0, 2000.0],
 }
 
 
@@ -91,6 +93,9 @@ def main() -> None:
     )
     parser.add_argument("overrides", nargs="*", help="config overrides (e.g. dataset.pileup=50)")
     parser.add_argument("--out", type=Path, default=Path("outputs/tune_linking_baseline.csv"))
+    parser.add_argument(
+        "--objective", default=None, help="edge_f1 or an energy fraction (default: task.working_point)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
     config.register()
@@ -106,6 +111,9 @@ def main() -> None:
         len(events),
     )
     table = score_grid(events, GRID, parent_links=bool(cfg.task.evaluation.single_parent))
+    objective = args.objective or ("edge_f1" if cfg.task.working_point == "f1" else cfg.task.working_point)
+    table = table.sort_values(objective, ascending=objective != "edge_f1", kind="stable")
+    log.info("Ranked by %s", objective)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out, index=False)
     print(table.head(10).to_string(index=False, float_format=lambda v: f"{v:.4f}"))

@@ -23,8 +23,8 @@ class GeometricLinker:
     def __init__(
         self,
         *,
-        max_axis_angle: float = 0.3,
-        max_miss_distance: float = 30.0,
+        max_axis_angle: float = 0.25,
+        max_miss_distance: float = 35.0,
         max_pointing_angle: float = 0.3,
         max_delta_z: float = 600.0,
     ) -> None:
