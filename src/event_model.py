@@ -204,11 +204,16 @@ GEN_PARTICLES = Collection(
         gen_parent="int32, row of the parent particle, -1 for none",
         gen_calo_entry="int32, row of the particle the calorimeter truth assigns this one to (itself when it "
         "entered the calorimeter; its ancestor that entered when it was made inside), -1 for none",
-        gen_interaction="int16, the interaction the particle comes from: 0 the signal (hard scatter or gun), "
-        "k >= 1 the k-th overlaid pileup interaction (events without pileup: all 0)",
     ),
     truth="gen_parent",
     first_particle=0,
+)
+
+#: Generator-level fields an event has only when interactions are overlaid (src.sim.pileup.overlay); an
+#: event without them is all signal.
+GEN_ORIGIN_FIELDS = _fields(
+    gen_interaction="int16, the interaction the particle comes from: 0 the signal (hard scatter or gun), "
+    "k >= 1 the k-th overlaid pileup interaction",
 )
 
 #: Calorimeter hits (EDM4hep CalorimeterHit / SimCalorimeterHit), one row each, with their truth: the
@@ -400,7 +405,7 @@ SIM_PARTICLES = Collection(
         sim_deposited_energy="float32, calibrated energy of its hits (GeV)",
         sim_eta="float32, of the momentum",
         sim_phi="float32, rad",
-        sim_interaction="int16, 0 signal, k >= 1 the k-th pileup interaction (GEN_PARTICLES.gen_interaction)",
+        sim_interaction="int16, 0 signal, k >= 1 the k-th pileup interaction (GEN_ORIGIN_FIELDS)",
     ),
     truth="sim_gen_row",
     first_particle=0,

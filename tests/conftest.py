@@ -158,3 +158,32 @@ def ntuple_events() -> list[dict]:
 
     generator, lst = TrackerSimConfig(pileup=10), LSTConfig(phi_sector=(-0.3, 0.3))
     return [simulate_lst_ntuple_event(generator, lst, event_seed(1, i)) for i in range(3)]
+
+
+@pytest.fixture(scope="session")
+def linking_ntuples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with one ticlDumper file of 12 small TICL events (two close-by particles and pileup in
+    a stand-in for the HGCAL simulation), for linking runs that need no simulation."""
+    from src.data.ticl import SimulatedTICLSource
+    from src.io.ticl_dumper import write_ticl_dumper
+    from src.reco.ticl import TICLConfig
+    from tests.reco.hgcal_events import SyntheticGun, SyntheticHGCAL, SyntheticMinBias
+
+    root = tmp_path_factory.mktemp("linking")
+    source = SimulatedTICLSource(
+        SyntheticGun(2),
+        SyntheticHGCAL(),
+        pileup_generator=SyntheticMinBias(4),
+        pileup=3.0,
+        sigma_z=50.0,
+        sigma_t=0.2,
+        reco=TICLConfig(z_sign=1),
+        decays=False,
+        n_events=12,
+        seed=3,
+        cache_dir=root / "cache",
+    )
+    source.prepare(progress=False)
+    events = [{k: v.numpy() for k, v in source.load(i).items()} for i in range(12)]
+    write_ticl_dumper(root / "nt" / "events.root", events)
+    return root / "nt"

@@ -13,12 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from src.data.ticl import SimulatedTICLSource
-from src.io.ticl_dumper import read_ticl_dumper, write_ticl_dumper
-from src.reco.ticl import TICLConfig
+from src.io.ticl_dumper import read_ticl_dumper
 from src.train import train
 from tests.conftest import REPO, run_config
-from tests.reco.hgcal_events import SyntheticGun, SyntheticHGCAL, SyntheticMinBias
 
 
 def _script(name: str) -> ModuleType:
@@ -29,34 +26,10 @@ def _script(name: str) -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def ntuples(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory with one ticlDumper file of 12 small events (two close-by particles + pileup)."""
-    root = tmp_path_factory.mktemp("linking")
-    source = SimulatedTICLSource(
-        SyntheticGun(2),
-        SyntheticHGCAL(),
-        pileup_generator=SyntheticMinBias(4),
-        pileup=3.0,
-        sigma_z=50.0,
-        sigma_t=0.2,
-        reco=TICLConfig(z_sign=1),
-        decays=False,
-        n_events=12,
-        seed=3,
-        cache_dir=root / "cache",
-    )
-    source.prepare(progress=False)
-    write_ticl_dumper(
-        root / "nt" / "events.root", [{k: v.numpy() for k, v in source.load(i).items()} for i in range(12)]
-    )
-    return root / "nt"
-
-
-@pytest.fixture(scope="module")
-def data_overrides(ntuples: Path) -> list[str]:
+def data_overrides(linking_ntuples: Path) -> list[str]:
     return [
         "dataset=ticl_ntuple",
-        f"dataset.path={ntuples}",
+        f"dataset.path={linking_ntuples}",
         "dataset.split=[8,2,2]",
         "dataset.progress=false",
     ]
