@@ -29,6 +29,13 @@ TINY_SIM = [
     "dataset.split=[3,1,1]",
     "dataset.progress=false",
 ]
+#: Tiny TICL events for trackster linking: two close-by particles in HGCAL, no pileup, six events.
+TINY_TICL = [
+    "dataset.pileup=0",
+    "dataset.n_events=6",
+    "dataset.split=[3,1,2]",
+    "dataset.progress=false",
+]
 #: Tiny simulated hit events for track regression: two simulated events in four subsets.
 TINY_HITS = [
     "dataset.pileup=5",

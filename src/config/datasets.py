@@ -133,6 +133,9 @@ class SimCaloDatasetConf(LoaderConf):
     decays: bool = MISSING  # K0S, Λ, ... decay in flight before the calorimeter
     tracks: bool = MISSING  # tracks of the charged particles
     clustering: Any = MISSING  # options of the topological clustering (thresholds in noise σ), or null
+    n_events: int = MISSING
+    seed: int = MISSING
+    cache_dir: str = MISSING
 
 
 @dataclass

@@ -108,8 +108,8 @@ class LinkingTask(EventTask):
         contrastive_margin: float = 2.0,
         head_hidden: int = 64,
         head_dropout: float = 0.3,
-        log_features: Sequence[str] = (),
-        log_edge_features: Sequence[str] = (),
+        log_features: Sequence[str],
+        log_edge_features: Sequence[str],
         working_point: str = "f1",
         **base,
     ) -> None:

@@ -13,8 +13,8 @@ import pytest
 from src.evaluate import evaluate
 from src.metrics.trackml_score import trackml_score
 from src.train import train
-from tests.conftest import TINY_HITS, TINY_SIM, run_config
-from tests.e2e.keys import PILEUP_KEYS, PROVENANCE, REGRESSION_KEYS, TRACKING_KEYS
+from tests.conftest import TINY_HITS, TINY_SIM, TINY_TICL, run_config
+from tests.e2e.keys import LINKING_KEYS, PILEUP_KEYS, PROVENANCE, REGRESSION_KEYS, TRACKING_KEYS
 
 #: (task, model, extra overrides, summary keys): the supported matrix.
 MATRIX = [
@@ -25,6 +25,8 @@ MATRIX = [
     ("track_regression", "transformer_regressor", [*TINY_HITS, "attention=full"], REGRESSION_KEYS),
     ("track_regression", "transformer_regressor", [*TINY_HITS, "attention=hept"], REGRESSION_KEYS),
     ("track_regression", "transformer_regressor", [*TINY_HITS, "attention=window"], REGRESSION_KEYS),
+    ("linking", "gnn_linker", TINY_TICL, LINKING_KEYS),
+    ("linking", "punet", TINY_TICL, LINKING_KEYS),
 ]
 
 

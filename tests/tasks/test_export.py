@@ -38,6 +38,8 @@ def _task(**model: object) -> LinkingTask:
         min_lr_ratio=0.0,
         normalizer_events=4,
         head_hidden=16,
+        log_features=("raw_energy", "num_hits"),
+        log_edge_features=("delta_raw_energy",),
     )
 
 
