@@ -32,6 +32,7 @@ import numpy as np
 import uproot
 
 from src.event_model import PARTICLE_TYPES
+from src.io.errors import CorruptFileError, MissingFieldError
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,12 @@ def _tree(file: uproot.ReadOnlyDirectory, path: Path, name: str) -> uproot.TTree
     key = f"{DIRECTORY}/{name}"
     if key not in file:
         trees = sorted({k.split(";")[0] for k in file.keys()})  # noqa: SIM118 (uproot's keys())
-        raise KeyError(f"{path}: no tree {key} (the file has {trees}); is it a ticlDumper ntuple?")
+        raise MissingFieldError(
+            f"no tree {key} (the file has {trees})",
+            path=path,
+            field=key,
+            fix="Give a ticlDumper ntuple, or name its trees with dataset.trackster_tree / dataset.sim_tree",
+        )
     return file[key]
 
 
@@ -81,8 +87,11 @@ def _arrays(
     out = {}
     for name in (*names, *nested):
         if name not in have:
-            raise KeyError(
-                f"{path}: tree {tree.object_path} has no branch {name!r} (it has {sorted(have)[:12]}...)"
+            raise MissingFieldError(
+                f"tree {tree.object_path} has no branch {name!r} (it has {sorted(have)[:12]}...)",
+                path=path,
+                field=name,
+                fix="Write the ntuple with the branch (ticlDumper's default content)",
             )
     if names:
         data = tree.arrays(list(names), library="ak")
@@ -109,7 +118,17 @@ def read_ticl_dumper(
     """The TICL events (``lc_*``, ``trackster_*``, ``sim_*``; mm, GeV, ns) of a ticlDumper file."""
     path = Path(path)
     prefix = f"{trackster_tree}_recoToSim_CP"
-    with uproot.open(path) as file:
+    try:
+        file = uproot.open(path)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # uproot reports damage in many ways: wrap every one
+        raise CorruptFileError(
+            f"not a readable ROOT file ({type(err).__name__}: {err})",
+            path=path,
+            fix="Copy the file again or remove it from dataset.path",
+        ) from err
+    with file:
         clusters = _arrays(_tree(file, path, "clusters"), path, _CLUSTER_BRANCHES)
         tracksters = _arrays(
             _tree(file, path, trackster_tree),

@@ -1,5 +1,6 @@
 """ticlDumper ntuples: reconstructed events written and read back give the same TICL events (and the same
-linking graphs); nested branches are read flattened or nested; a missing tree or branch names the file."""
+linking graphs); nested branches are read flattened or nested; a missing tree or branch, or a file that is
+not ROOT, raises the readers' errors naming the file and the field."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import uproot
 
 from src.data.cache import to_tensors
 from src.data.linking import LinkingView
+from src.io.errors import CorruptFileError, MissingFieldError
 from src.io.ticl_dumper import read_ticl_dumper, ticl_events, write_ticl_dumper
 from src.reco.ticl import TICLConfig, reconstruct
 from tests.reco.hgcal_events import hgcal_event, random_particles
@@ -77,8 +79,12 @@ def test_missing_tree_and_branch_name_the_file(tmp_path: Path, events: list) -> 
     path = tmp_path / "partial.root"
     with uproot.recreate(path) as f:
         f["ticlDumper/clusters"] = {"energy": ak.Array([[1.0]])}
-    with pytest.raises(KeyError, match=r"partial\.root.*position_x"):
+    with pytest.raises(MissingFieldError, match=r"partial\.root, field 'position_x'"):
         read_ticl_dumper(path)
     write_ticl_dumper(path, events)
-    with pytest.raises(KeyError, match=r"partial\.root: no tree ticlDumper/ticlTrackstersMerged"):
+    missing_tree = r"partial\.root, field 'ticlDumper/ticlTrackstersMerged': no tree"
+    with pytest.raises(MissingFieldError, match=missing_tree):
         read_ticl_dumper(path, trackster_tree="ticlTrackstersMerged")
+    (tmp_path / "text.root").write_text("not ROOT")
+    with pytest.raises(CorruptFileError, match=r"text\.root: not a readable ROOT file"):
+        read_ticl_dumper(tmp_path / "text.root")
