@@ -32,7 +32,7 @@ import numpy as np
 import uproot
 
 from src.event_model import PARTICLE_TYPES
-from src.io.errors import CorruptFileError, MissingFieldError
+from src.io.errors import CorruptFileError, MissingFieldError, ReaderError
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,9 @@ def read_ticl_dumper(
     path = Path(path)
     prefix = f"{trackster_tree}_recoToSim_CP"
     try:
-        file = uproot.open(path)
-    except FileNotFoundError:
+        with uproot.open(path) as file:
+            clusters, tracksters, sims, assoc = _read(file, path, trackster_tree, sim_tree, prefix)
+    except (FileNotFoundError, ReaderError):
         raise
     except Exception as err:  # uproot reports damage in many ways: wrap every one
         raise CorruptFileError(
@@ -128,28 +129,32 @@ def read_ticl_dumper(
             path=path,
             fix="Copy the file again or remove it from dataset.path",
         ) from err
-    with file:
-        clusters = _arrays(_tree(file, path, "clusters"), path, _CLUSTER_BRANCHES)
-        tracksters = _arrays(
-            _tree(file, path, trackster_tree),
-            path,
-            (*_SCALAR_TRACKSTER, *_LENGTH, *_AREA),
-            ("id_probabilities", "vertices_indexes"),
-        )
-        sim_t = _tree(file, path, sim_tree)
-        sims = _arrays(sim_t, path, _SIM_BRANCHES)
-        if "isPU" in sim_t.keys():  # noqa: SIM118 (a TTree's branch names, not a dict)
-            sims["isPU"] = sim_t["isPU"].array(library="ak")
-        else:
-            log.warning(
-                "%s: %s has no isPU branch; every simulated particle is read as signal", path, sim_tree
-            )
-        assoc = _arrays(
-            _tree(file, path, "associations"), path, (), (prefix, f"{prefix}_score", f"{prefix}_sharedE")
-        )
     return ticl_events(
         clusters, tracksters, sims, {k.replace(prefix, "recoToSim"): v for k, v in assoc.items()}
     )
+
+
+def _read(
+    file: uproot.ReadOnlyDirectory, path: Path, trackster_tree: str, sim_tree: str, prefix: str
+) -> tuple[dict[str, ak.Array], ...]:
+    """The branches of the four trees the reader needs."""
+    clusters = _arrays(_tree(file, path, "clusters"), path, _CLUSTER_BRANCHES)
+    tracksters = _arrays(
+        _tree(file, path, trackster_tree),
+        path,
+        (*_SCALAR_TRACKSTER, *_LENGTH, *_AREA),
+        ("id_probabilities", "vertices_indexes"),
+    )
+    sim_t = _tree(file, path, sim_tree)
+    sims = _arrays(sim_t, path, _SIM_BRANCHES)
+    if "isPU" in sim_t.keys():  # noqa: SIM118 (a TTree's branch names, not a dict)
+        sims["isPU"] = sim_t["isPU"].array(library="ak")
+    else:
+        log.warning("%s: %s has no isPU branch; every simulated particle is read as signal", path, sim_tree)
+    assoc = _arrays(
+        _tree(file, path, "associations"), path, (), (prefix, f"{prefix}_score", f"{prefix}_sharedE")
+    )
+    return clusters, tracksters, sims, assoc
 
 
 def ticl_events(

@@ -88,3 +88,7 @@ def test_missing_tree_and_branch_name_the_file(tmp_path: Path, events: list) -> 
     (tmp_path / "text.root").write_text("not ROOT")
     with pytest.raises(CorruptFileError, match=r"text\.root: not a readable ROOT file"):
         read_ticl_dumper(tmp_path / "text.root")
+    cut = tmp_path / "cut.root"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(CorruptFileError, match=r"cut\.root: not a readable ROOT file"):
+        read_ticl_dumper(cut)
