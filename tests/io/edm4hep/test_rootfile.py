@@ -41,7 +41,11 @@ def test_missing_file() -> None:
 def test_dropped_collection_named(third_layout) -> None:
     path = third_layout(drop=("MCParticle", "_MCParticle_parents"))
     with pytest.raises(
-        MissingCollectionError, match=r"third_layout\.root, field 'MCParticle': no MCParticle collection 'MCParticle'"
+        MissingCollectionError,
+        match=(
+            r"third_layout\.root, field 'MCParticle': "
+            r"no MCParticle collection 'MCParticle'"
+        ),
     ):
         read_events(path, particles="MCParticle")
     event, _ = read_events(path)  # without naming it: hits without truth, no particles
@@ -58,7 +62,11 @@ def test_dropped_branch_of_a_written_file_named(tmp_path: Path, handmade) -> Non
     path = write_events(tmp_path / "events.root", [handmade(0)], b_field=B_FIELD)
     copy = rewrite_without(path, tmp_path / "dropped.root", "ECalBarrelHits.energy")
     with pytest.raises(
-        MissingCollectionError, match=r"dropped\.root, field 'ECalBarrelHits\.[^']+': collection 'ECalBarrelHits' lacks branch"
+        MissingCollectionError,
+        match=(
+            r"dropped\.root, field 'ECalBarrelHits\.[^']+': "
+            r"collection 'ECalBarrelHits' lacks branch"
+        ),
     ):
         read_events(copy)
 
@@ -72,7 +80,11 @@ def test_dropped_member_of_a_typed_collection_names_branch(third_layout) -> None
 def test_file_without_calorimeter_hits(third_layout) -> None:
     path = third_layout(drop=("ECALBarrel", "HCALEndcap"))
     with pytest.raises(
-        MissingCollectionError, match=r"third_layout\.root, field 'SimCalorimeterHit': no SimCalorimeterHit collection"
+        MissingCollectionError,
+        match=(
+            r"third_layout\.root, field 'SimCalorimeterHit': "
+            r"no SimCalorimeterHit collection"
+        ),
     ) as err:
         read_events(path)
     assert "MCParticle (MCParticle)" in str(err.value)
