@@ -144,9 +144,10 @@ class TICLNtupleDatasetConf(LoaderConf):
 
     _target_: str = "src.data.ticl.ticl_ntuple"
     path: str = MISSING
-    n_events: Any = MISSING  # int or null (every event)
+    n_events: Any = checked(at_least(1, optional=True))  # int or null (every event)
     trackster_tree: str = MISSING
     sim_tree: str = MISSING
+    max_event_size: Any = checked(at_least(1, optional=True))  # layer clusters per event, or null
 
 
 @dataclass

@@ -19,7 +19,7 @@ import numpy as np
 from src.data.cache import Event, EventCache, fingerprint, to_tensors
 from src.data.datamodule import EventDataModule
 from src.data.sources import event_seed
-from src.io.ticl_dumper import SIM_TRACKSTERS, TRACKSTERS, read_ticl_dumper
+from src.io.ticl_dumper import SIM_TRACKSTERS, TRACKSTERS, check_ticl_event, read_ticl_dumper
 from src.reco.ticl import TICLConfig, reconstruct
 from src.sim.decays import decay_in_flight
 from src.sim.pileup import luminous_region as draw_vertices
@@ -40,9 +40,18 @@ def ntuple_files(path: str | Path) -> list[Path]:
 class TICLNtupleSource:
     """Every event of a set of ticlDumper ntuples, read once at ``prepare`` and kept in memory."""
 
-    def __init__(self, path: str | Path, *, n_events: int | None, trackster_tree: str, sim_tree: str) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        n_events: int | None,
+        trackster_tree: str,
+        sim_tree: str,
+        max_event_size: int | None = None,
+    ) -> None:
         self.files = ntuple_files(path)
         self.n_events, self.trackster_tree, self.sim_tree = n_events, trackster_tree, sim_tree
+        self.max_event_size = max_event_size
         digest = hashlib.sha256()
         for f in self.files:
             digest.update(f.name.encode())
@@ -55,12 +64,10 @@ class TICLNtupleSource:
         del progress
         if self._events is not None:
             return
-        events: list[Event] = []
+        events: list[tuple[dict, Path, int]] = []
         for f in self.files:
-            events += [
-                to_tensors(e)
-                for e in read_ticl_dumper(f, trackster_tree=self.trackster_tree, sim_tree=self.sim_tree)
-            ]
+            read = read_ticl_dumper(f, trackster_tree=self.trackster_tree, sim_tree=self.sim_tree)
+            events += [(e, f, entry) for entry, e in enumerate(read)]
             if self.n_events is not None and len(events) >= self.n_events:
                 break
         self._events = events[: self.n_events] if self.n_events is not None else events
@@ -70,8 +77,11 @@ class TICLNtupleSource:
         return len(self._events)
 
     def load(self, index: int) -> Event:
+        """Event ``index``, checked (a :class:`src.io.errors.BadEventError` names its file and entry)."""
         self.prepare()
-        return self._events[index]
+        event, path, entry = self._events[index]
+        check_ticl_event(event, path=path, entry=entry, max_event_size=self.max_event_size)
+        return to_tensors(event)
 
 
 def ticl_ntuple(
@@ -81,10 +91,17 @@ def ticl_ntuple(
     n_events: int | None,
     trackster_tree: str = TRACKSTERS,
     sim_tree: str = SIM_TRACKSTERS,
+    max_event_size: int | None = None,
     **loader: Any,
 ) -> EventDataModule:
     """TICL events of ticlDumper ntuples (``dataset.path``: a file or a directory of them)."""
-    source = TICLNtupleSource(path, n_events=n_events, trackster_tree=trackster_tree, sim_tree=sim_tree)
+    source = TICLNtupleSource(
+        path,
+        n_events=n_events,
+        trackster_tree=trackster_tree,
+        sim_tree=sim_tree,
+        max_event_size=max_event_size,
+    )
     return EventDataModule(source, view, **loader)
 
 

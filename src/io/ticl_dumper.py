@@ -32,7 +32,7 @@ import numpy as np
 import uproot
 
 from src.event_model import PARTICLE_TYPES
-from src.io.errors import CorruptFileError, MissingFieldError, ReaderError
+from src.io.errors import CorruptFileError, MissingFieldError, ReaderError, check_finite, check_size
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +206,23 @@ def ticl_events(
         }
         events.append(typed_event(event))
     return events
+
+
+def check_ticl_event(
+    event: dict[str, np.ndarray], *, path: str | Path, entry: int, max_event_size: int | None = None
+) -> None:
+    """Raise a :class:`src.io.errors.BadEventError` for an event of entry ``entry`` of ``path`` without layer
+    clusters, with more than ``max_event_size`` of them (None: no limit), or with a NaN or infinite value."""
+    check_size(
+        len(event["lc_energy"]),
+        max_event_size,
+        path=path,
+        event=entry,
+        field="clusters/energy",
+        what="layer clusters",
+    )
+    for field, values in event.items():
+        check_finite(values, path=path, event=entry, field=field)
 
 
 def typed_event(event: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

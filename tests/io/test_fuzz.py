@@ -23,15 +23,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch_geometric.data import Data
 
+from src.data.ticl import TICLNtupleSource
 from src.event_model import N_LS_FEATURES
 from src.io.edm4hep import check_event, read_events, write_events
 from src.io.edm4hep.reader import FINITE_FIELDS
 from src.io.errors import MissingFieldError, NonFiniteError, ReaderError
 from src.io.hept_cms import read_graph
 from src.io.lst_ntuple import REQUIRED, TRUTH, LSTNtuple, write_lst_ntuple
+from src.io.ticl_dumper import SIM_TRACKSTERS, TRACKSTERS, write_ticl_dumper
 from src.io.trackml import COLUMNS, OPTIONAL, PARTS, read_event, write_event
+from src.reco.ticl import TICLConfig, reconstruct
 from tests.io.edm4hep.conftest import B_FIELD, handmade_event, rewrite_without
 from tests.io.test_trackml import _toy_event
+from tests.reco.hgcal_events import hgcal_event, random_particles
 
 settings.register_profile(
     "ci", max_examples=12, deadline=None, database=None, suppress_health_check=list(HealthCheck)
@@ -287,3 +291,31 @@ def test_edm4hep_missing_branch_or_non_finite(edm4hep_files, scratch, data) -> N
     path = write_events(scratch.file("nan.root"), events, b_field=B_FIELD)
     err = _only_reader_errors(lambda: _read_edm4hep(path))
     assert isinstance(err, NonFiniteError) and err.event == 1 and err.field == field
+
+
+# ---------------------------------------------------------------------------------------- ticlDumper ntuples
+
+
+@pytest.fixture(scope="module")
+def ticl_file(tmp_path_factory) -> Path:
+    events = []
+    for seed in range(2):
+        particles = random_particles(np.random.default_rng(seed), n_signal=2, n_pileup=4)
+        event, noise = hgcal_event(particles, seed=seed)
+        events.append(reconstruct(event, TICLConfig(), noise=noise, seed=seed))
+    return write_ticl_dumper(tmp_path_factory.mktemp("ticl") / "ticl.root", events)
+
+
+def _read_ticl(path: Path) -> None:
+    source = TICLNtupleSource(path, n_events=None, trackster_tree=TRACKSTERS, sim_tree=SIM_TRACKSTERS)
+    for index in range(len(source)):
+        event = source.load(index)
+        assert all(torch.isfinite(v).all() for v in event.values() if v.is_floating_point())
+
+
+@given(data=st.data())
+def test_ticl_dumper_damaged_bytes(ticl_file, scratch, data) -> None:
+    original = ticl_file.read_bytes()
+    path = scratch.file("damaged.root")
+    path.write_bytes(_damaged(original, data.draw(_damage(len(original)))))
+    _only_reader_errors(lambda: _read_ticl(path))

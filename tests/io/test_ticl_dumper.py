@@ -1,6 +1,7 @@
 """ticlDumper ntuples: reconstructed events written and read back give the same TICL events (and the same
 linking graphs); nested branches are read flattened or nested; a missing tree or branch, or a file that is
-not ROOT, raises the readers' errors naming the file and the field."""
+not ROOT, raises the readers' errors naming the file and the field; an event with a NaN/inf value, no layer
+clusters or more than the budget is a bad event naming file, entry and field."""
 
 from __future__ import annotations
 
@@ -13,8 +14,15 @@ import uproot
 
 from src.data.cache import to_tensors
 from src.data.linking import LinkingView
-from src.io.errors import CorruptFileError, MissingFieldError
-from src.io.ticl_dumper import read_ticl_dumper, ticl_events, write_ticl_dumper
+from src.data.ticl import TICLNtupleSource
+from src.io.errors import (
+    CorruptFileError,
+    EmptyEventError,
+    EventTooLargeError,
+    MissingFieldError,
+    NonFiniteError,
+)
+from src.io.ticl_dumper import SIM_TRACKSTERS, TRACKSTERS, read_ticl_dumper, ticl_events, write_ticl_dumper
 from src.reco.ticl import TICLConfig, reconstruct
 from tests.reco.hgcal_events import hgcal_event, random_particles
 
@@ -92,3 +100,34 @@ def test_missing_tree_and_branch_name_the_file(tmp_path: Path, events: list) -> 
     cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(CorruptFileError, match=r"cut\.root: not a readable ROOT file"):
         read_ticl_dumper(cut)
+
+
+@pytest.mark.parametrize("field", ["lc_energy", "trackster_raw_energy", "sim_eta"])
+def test_non_finite_value_is_a_bad_event_naming_file_entry_and_field(
+    tmp_path: Path, events: list, field: str
+) -> None:
+    damaged = [dict(e) for e in events]
+    damaged[1][field] = damaged[1][field].copy()
+    damaged[1][field][0] = np.nan
+    path = write_ticl_dumper(tmp_path / "nan.root", damaged)
+    source = TICLNtupleSource(path, n_events=None, trackster_tree=TRACKSTERS, sim_tree=SIM_TRACKSTERS)
+    source.load(0)  # the good events stay readable
+    with pytest.raises(NonFiniteError, match=rf"nan\.root, event 1, field '{field}'"):
+        source.load(1)
+
+
+def test_empty_and_oversized_events_are_bad_events(tmp_path: Path, events: list) -> None:
+    path = write_ticl_dumper(tmp_path / "ntuple.root", events)
+    n = len(events[0]["lc_energy"])
+    source = TICLNtupleSource(
+        path, n_events=None, trackster_tree=TRACKSTERS, sim_tree=SIM_TRACKSTERS, max_event_size=n - 1
+    )
+    with pytest.raises(EventTooLargeError, match=rf"ntuple\.root, event 0, .*{n} layer clusters"):
+        source.load(0)
+    empty = {k: (v[:0] if k.startswith("lc_") else v) for k, v in events[0].items()}
+    empty |= {"trackster_lc_index": events[0]["trackster_lc_index"][:0]}
+    empty |= {"trackster_lc_ptr": np.zeros_like(events[0]["trackster_lc_ptr"])}
+    path = write_ticl_dumper(tmp_path / "empty.root", [events[1], empty])
+    source = TICLNtupleSource(path, n_events=None, trackster_tree=TRACKSTERS, sim_tree=SIM_TRACKSTERS)
+    with pytest.raises(EmptyEventError, match=r"empty\.root, event 1, .*no layer clusters"):
+        source.load(1)
