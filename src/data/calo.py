@@ -45,7 +45,7 @@ class CaloChain:
 
     ``decays`` and ``tracks`` switch those steps on; ``clustering`` holds the options of
     :class:`TopoClustering` (thresholds in noise σ; None: no clustering), which gets the detector's cell
-    noise, cell sizes, layer pitches and layer offsets. Tracks are extrapolated to the detector's
+    noise, MIP signal, cell sizes, layer pitches and layer offsets. Tracks are extrapolated to the detector's
     entrance (barrel radius and endcap |z|; without a barrel, the endcap's outer radius).
     """
 
@@ -67,7 +67,12 @@ class CaloChain:
         self.clustering = None
         if clustering is not None:
             geometry = detector.cell_geometry()
-            self.clustering = TopoClustering(noise=detector.noise_by_subdetector(), **geometry, **clustering)
+            self.clustering = TopoClustering(
+                noise=detector.noise_by_subdetector(),
+                mip=detector.mip_by_subdetector(),
+                **geometry,
+                **clustering,
+            )
         entrance = detector.entrance()
         self.r_calo = entrance["radius"] if entrance["radius"] is not None else entrance["r_max"]
         self.z_calo = entrance["z"] if entrance["z"] is not None else entrance["half_length"]

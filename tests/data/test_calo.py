@@ -89,6 +89,7 @@ def test_tracks_and_clusters_come_with_the_detector_settings() -> None:
     hit_phi = np.arctan2(event["hit_y"][first], event["hit_x"][first]).mean()
     assert abs(hit_phi - np.arctan2(event["track_calo_y"][0], event["track_calo_x"][0])) < 0.01
     assert chain.clustering.noise == chain.detector.noise_by_subdetector()
+    assert chain.clustering.mip == chain.detector.mip_by_subdetector()
     assert (
         chain.clustering.cell_size["ecal_barrel"] == 5.1 and chain.clustering.cell_size["hcal_barrel"] == 30.0
     )

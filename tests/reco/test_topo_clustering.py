@@ -2,7 +2,10 @@
 numbered by seed energy, an island without a seed is dropped, a bridge of neighbour-threshold cells merges
 two showers while a gap does not, boundary cells join without growing, adjacent layers are neighbours but
 not layers two apart nor other subdetector groups, cluster energies/positions/spreads/truth are exact sums,
-cell sizes are derived from the data, and a missing noise figure is named."""
+cell sizes are derived from the data, and a missing noise figure is named; the tuning options: a seed must
+reach ``seed_mip`` MIPs, ``layer_reach`` links layers that far apart, clusters with two separated local
+maxima split (one shower's maxima in successive layers count once) and small fragments merge into the
+nearest large cluster within the cone, energy conserved and clusters numbered by seed energy throughout."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import numpy as np
 import pytest
 
 from src.reco.topo_clustering import TopoClustering, derive_cell_size
-from tests.reco.calo_layouts import ECAL_PITCH, HCAL_PITCH, hits, merge, shower, synthetic_event
+from tests.reco.calo_layouts import ECAL_DEPTH, ECAL_PITCH, HCAL_PITCH, hits, merge, shower, synthetic_event
 
 SIGMA = 0.01  # GeV: seed 0.04, neighbour 0.02
 CLUSTERING = TopoClustering(noise={"ecal_barrel": SIGMA, "hcal_barrel": SIGMA})
@@ -126,3 +129,100 @@ def test_a_busy_event_clusters_fast() -> None:
     assert out["cluster_n_hits"].sum() == member.sum()
     assert out["cluster_energy"].sum() == pytest.approx(event["hit_energy"][member].sum(), rel=1e-5)
     assert elapsed < 1.0  # ~0.1 s on one core; generous for a loaded CI machine
+
+
+def topo(**options: object) -> TopoClustering:
+    """The clustering of the ECAL layouts with given cell size and layer gap, and ``options``."""
+    geometry = {"cell_size": {"ecal_barrel": ECAL_PITCH}, "layer_gap": {"ecal_barrel": ECAL_DEPTH}}
+    return TopoClustering(noise={"ecal_barrel": SIGMA}, **geometry, **options)  # type: ignore[arg-type]
+
+
+def test_a_seed_must_reach_seed_mip_mips() -> None:
+    isolated = [(300.0, 0.0, 0, 0.05, 2)]  # 5σ, but half a MIP of 0.1 GeV
+    event = hits(shower(0.0, 0.0, peak=0.3, halo=0.03, particle=0) + isolated)
+    assert len(topo()(event)["cluster_energy"]) == 2
+    out = topo(mip={"ecal_barrel": 0.1}, seed_mip=1.0)(event)
+    assert len(out["cluster_energy"]) == 1 and out["hit_cluster"][-1] == -1
+    with pytest.raises(ValueError, match=r"no mip for subdetectors \['ecal_barrel'\]"):
+        topo(seed_mip=1.0)(event)
+
+
+def test_layer_reach_links_layers_that_far_apart() -> None:
+    cells = [(0.0, 0.0, 0, 0.10, 0), (0.0, 0.0, 2, 0.10, 0), (0.0, 0.0, 5, 0.10, 0)]
+    assert topo()(hits(cells))["hit_cluster"].tolist() == [0, 1, 2]
+    assert topo(layer_reach=2)(hits(cells))["hit_cluster"].tolist() == [0, 0, 1]
+    assert topo(layer_reach=3)(hits(cells))["hit_cluster"].tolist() == [0, 0, 0]
+    with pytest.raises(ValueError, match="layer_reach must be >= 1"):
+        topo(layer_reach=0)
+
+
+def _bridged(peak_b: float) -> dict:
+    """Two 3 × 3 showers 8 cells apart (0.2 GeV and ``peak_b`` peaks) joined by a bridge of 2.5σ cells."""
+    bridge = [(k * ECAL_PITCH, 0.0, 0, 0.025, 2) for k in range(2, 7)]
+    return hits(
+        shower(0.0, 0.0, peak=0.2, halo=0.03, particle=0)
+        + shower(8 * ECAL_PITCH, 0.0, peak=peak_b, halo=0.03, particle=1)
+        + bridge
+    )
+
+
+def test_a_cluster_with_two_separated_maxima_splits() -> None:
+    event = _bridged(0.1)
+    assert len(topo()(event)["cluster_energy"]) == 1  # the bridge merges the showers
+    out = topo(peak_energy=0.3)(event)
+    labels = out["hit_cluster"]
+    assert len(out["cluster_energy"]) == 2
+    # numbered by seed energy: the 0.2 GeV shower first; each shower whole in its piece
+    assert (labels[:18] == 0).all() and (labels[18:36] == 1).all()
+    assert set(labels[36:].tolist()) <= {0, 1} and labels[36] == 0 and labels[40] == 1
+    assert out["cluster_energy"].sum() == pytest.approx(event["hit_energy"].sum(), rel=1e-6)
+    assert out["cluster_particle"].tolist() == [0, 1]
+    # a maximum below peak_energy does not count: the 0.1 GeV shower's local energy is ~0.68 GeV
+    assert len(topo(peak_energy=0.8)(event)["cluster_energy"]) == 1
+    # nor does one within peak_separation cells of a higher one
+    assert len(topo(peak_energy=0.3, peak_separation=9.0)(event)["cluster_energy"]) == 1
+    # nor one in a subdetector that may not peak
+    assert len(topo(peak_energy=0.3, peak_subdetectors=["hcal_barrel"])(event)["cluster_energy"]) == 1
+
+
+def test_one_showers_maxima_in_successive_layers_count_once() -> None:
+    event = hits(shower(0.0, 0.0, peak=0.2, halo=0.03, particle=0, layers=4))
+    assert topo(peak_energy=0.1)(event)["cluster_n_hits"].tolist() == [36]
+
+
+def test_small_fragments_merge_into_the_nearest_large_cluster_within_the_cone() -> None:
+    core = shower(0.0, 0.0, peak=0.3, halo=0.03, particle=0)
+    near = [(45.0, 0.0, 0, 0.05, 0), (45.0 + ECAL_PITCH, 0.0, 0, 0.03, 0)]  # 0.03 rad from the core
+    far = [(600.0, 0.0, 0, 0.05, 0)]  # 0.38 rad
+    other = shower(0.0, 150.0, peak=0.3, halo=0.03, particle=1)  # a second large cluster, 0.1 rad away
+    event = hits(core + near + far + other)
+    assert len(topo()(event)["cluster_energy"]) == 4
+    out = topo(fragment_energy=0.2, merge_cone=0.05)(event)
+    assert len(out["cluster_energy"]) == 3
+    labels = out["hit_cluster"]
+    assert (labels[:20] == labels[0]).all() and labels[20] != labels[0] and labels[21] != labels[0]
+    assert out["cluster_energy"].sum() == pytest.approx(event["hit_energy"].sum(), rel=1e-6)
+    # a narrower cone leaves the fragment; a fragment threshold above the showers changes nothing
+    assert len(topo(fragment_energy=0.2, merge_cone=0.01)(event)["cluster_energy"]) == 4
+    assert len(topo(fragment_energy=5.0, merge_cone=0.5)(event)["cluster_energy"]) == 4
+
+
+def test_describe_holds_the_tuning_options() -> None:
+    plain, tuned = topo().describe(), topo(seed_mip=1.0, mip={"ecal_barrel": 0.1}, peak_energy=0.5).describe()
+    assert plain != tuned and tuned["seed_mip"] == 1.0 and tuned["peak"] == [0.5, 4.0]
+    assert set(tuned) >= {"mip", "layer_reach", "peak_subdetectors", "fragments"}
+
+
+def test_a_busy_event_clusters_fast_with_every_option() -> None:
+    event = synthetic_event(80, np.random.default_rng(0))
+    clustering = TopoClustering(
+        noise={"ecal_barrel": 0.002, "hcal_barrel": 0.005}, mip={"ecal_barrel": 0.005, "hcal_barrel": 0.02},
+        seed_mip=1.0, layer_reach=2, peak_energy=0.5, fragment_energy=0.5,
+    )  # fmt: skip
+    clustering(event)  # warm-up
+    start = time.process_time()
+    out = clustering(event)
+    elapsed = time.process_time() - start
+    member = out["hit_cluster"] >= 0
+    assert out["cluster_energy"].sum() == pytest.approx(event["hit_energy"][member].sum(), rel=1e-5)
+    assert elapsed < 2.0

@@ -3,7 +3,8 @@ the particle energy within the resolution, neutrinos leave nothing, a muon leave
 layer, the same seed gives the same event, charged particles bend by the angle their helix predicts,
 nearby showers share cells, sampling fractions match the CLIC calibration constants, photons at the
 energies of the real CLIC file give that file's hit counts and energy sums, and cells fire on noise alone
-at the rate of the Gaussian tail above threshold."""
+at the rate of the Gaussian tail above threshold; the per-subdetector MIP signal and noise the clustering
+gets are those of the first layer."""
 
 from __future__ import annotations
 
@@ -218,3 +219,16 @@ def test_the_clic_file_table_is_the_file(shared_data: Path) -> None:
         in_barrel = ev["hit_subdetector"] == barrel
         assert in_barrel.sum() == hits
         assert abs(ev["hit_energy"][in_barrel].sum() / np.linalg.norm(p) - ratio) < 2e-3
+
+
+@pytest.mark.parametrize("name", ["clic", "hgcal"])
+def test_mip_and_noise_by_subdetector_are_those_of_the_first_layer(name: str) -> None:
+    det = detector(name)
+    mip, noise = det.mip_by_subdetector(), det.noise_by_subdetector()
+    assert set(mip) == set(noise) and len(mip) >= 2
+    for sub, value in mip.items():
+        code = np.array([SUBDETECTORS.index(sub)])
+        assert value == pytest.approx(float(det.mip_energy(code, np.array([0]))[0]))
+        # the CLIC digitisation's noise: 0.07 MIP in the ECAL silicon, 0.09 in the HCAL scintillator
+        if name == "clic":
+            assert noise[sub] / value == pytest.approx(0.07 if sub.startswith("ecal") else 0.09)

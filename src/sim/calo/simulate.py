@@ -103,15 +103,24 @@ class CaloSimulator:
         """Noise (GeV, calibrated) of cells of ``subdetector`` and ``layer`` (NaN where there is no cell)."""
         return self._per_cell(lambda ro: ro.noise / ro.sampling.f_em, subdetector, layer)
 
-    def noise_by_subdetector(self) -> dict[str, float]:
-        """Noise (GeV, calibrated) of each subdetector's cells, taken at its first layer."""
+    def _by_subdetector(self, value: Any) -> dict[str, float]:
+        """``value(readout)`` of each subdetector, taken at its first layer."""
         out: dict[str, float] = {}
         for region in (self.barrel, self.endcap):
             for ro_index in () if region is None else (*region.inner, *region.outer):
                 if ro_index >= 0:
                     ro = region.readouts[ro_index]
-                    out.setdefault(SUBDETECTORS[ro.subdetector], float(ro.noise / ro.sampling.f_em))
+                    out.setdefault(SUBDETECTORS[ro.subdetector], float(value(ro)))
         return out
+
+    def noise_by_subdetector(self) -> dict[str, float]:
+        """Noise (GeV, calibrated) of each subdetector's cells, taken at its first layer."""
+        return self._by_subdetector(lambda ro: ro.noise / ro.sampling.f_em)
+
+    def mip_by_subdetector(self) -> dict[str, float]:
+        """Calibrated energy (GeV) of the most probable MIP signal in each subdetector's cells, taken at its
+        first layer."""
+        return self._by_subdetector(lambda ro: ro.sampling.mip_visible / ro.sampling.f_em)
 
     def cell_geometry(self) -> dict[str, dict[str, float]]:
         """Per subdetector name: ``cell_size`` (side of its cells, or of its tiles at their inner
