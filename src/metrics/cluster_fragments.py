@@ -29,6 +29,7 @@ class FragmentCounts:
     containment_sum: float = 0.0
     n_clusters: int = 0
     n_particle_clusters: int = 0
+    n_significant: int = 0
     n_noise_clusters: int = 0
     n_single_hit: int = 0
     n_events: int = 0
@@ -40,6 +41,7 @@ class FragmentCounts:
 
     def rates(self) -> dict[str, float]:
         """``clusters_per_particle`` (clusters belonging to a counted particle, per particle),
+        ``significant_per_particle`` (those of them with at least ``min_share`` of its energy),
         ``containment`` (mean over particles), ``leading_fraction`` (Σ leading-cluster energy / Σ E_p),
         ``noise_clusters`` and ``single_hit_clusters`` (per event), ``clusters`` (per event)."""
 
@@ -48,6 +50,7 @@ class FragmentCounts:
 
         return {
             "clusters_per_particle": ratio(self.n_particle_clusters, self.n_particles),
+            "significant_per_particle": ratio(self.n_significant, self.n_particles),
             "containment": ratio(self.containment_sum, self.n_particles),
             "leading_fraction": ratio(self.leading_energy, self.particle_energy),
             "noise_clusters": ratio(self.n_noise_clusters, self.n_events),
@@ -64,6 +67,7 @@ def fragment_counts(
     contrib_particle: npt.ArrayLike,
     contrib_energy: npt.ArrayLike,
     min_particle_energy: float = 0.0,
+    min_share: float = 0.05,
 ) -> FragmentCounts:
     """The sums of one event (see the module docstring); particles that left less than
     ``min_particle_energy`` are not counted, nor are the clusters that belong to them."""
@@ -92,6 +96,7 @@ def fragment_counts(
     owner = shared.argmax(axis=1) if len(pids) else np.full(n_c, -1)
     noise = truth < 0.5 * np.abs(c_energy)
     belongs = ~noise & (counted[owner] if len(pids) else np.zeros(n_c, dtype=bool))
+    significant = belongs & (c_energy >= min_share * (p_energy[owner] if len(pids) else 0.0))
     leading = shared.max(axis=0) if n_c else np.zeros(len(pids))
     containment = np.divide(leading, p_energy, out=np.zeros(len(pids)), where=p_energy > 0)
     return FragmentCounts(
@@ -101,6 +106,7 @@ def fragment_counts(
         containment_sum=float(np.minimum(containment[counted], 1.0).sum()),
         n_clusters=n_c,
         n_particle_clusters=int(belongs.sum()),
+        n_significant=int(significant.sum()),
         n_noise_clusters=int(noise.sum()),
         n_single_hit=int((c_hits == 1).sum()),
         n_events=1,

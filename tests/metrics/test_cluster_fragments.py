@@ -1,5 +1,6 @@
 """Asserts the fragmentation figures on hand-made events: one cluster per particle gives one cluster per
-particle and full containment, a split particle counts its clusters and its leading share, noise clusters
+particle and full containment, a split particle counts its clusters (significant ones: at least the given
+share of its energy) and its leading share, noise clusters
 and single-hit clusters are counted, particles below the energy cut drop out with their clusters, and
 events add up."""
 
@@ -35,7 +36,8 @@ def test_a_split_particle_noise_and_single_hits() -> None:
     )  # fmt: skip
     rates = c.rates()
     assert rates["containment"] == pytest.approx(6 / 9) and rates["leading_fraction"] == pytest.approx(6 / 9)
-    assert rates["clusters_per_particle"] == 2.0
+    assert rates["clusters_per_particle"] == 2.0 and rates["significant_per_particle"] == 2.0
+    assert counts([0, 0, 1, 2], [4.0, 2.0, 2.0, 0.2], [0, 0, 0, 0], min_share=0.1).n_significant == 2
 
 
 def test_particles_below_the_cut_drop_out_with_their_clusters() -> None:
