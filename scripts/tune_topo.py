@@ -155,7 +155,7 @@ def grid() -> dict[str, dict[str, Any]]:
     """The candidate settings: the old defaults; seeds of one MIP (and of half a MIP, once) × layer reach ×
     neighbour distance × merging of fragments (energy, cone) × splitting at local maxima in the ECAL."""
     out = {"default": dict(OLD_DEFAULT), "mip0.5": OLD_DEFAULT | {"seed_mip": 0.5}}
-    merging = [(0.5, 0.05), (1.0, 0.05), (2.0, 0.05), (2.0, 0.1)]
+    merging = [(0.5, 0.05), (1.0, 0.05), (2.0, 0.05), (2.0, 0.1), (3.0, 0.05)]
     for reach, factor, (frag, cone), peak in itertools.product((2, 3), (1.5, 2.5), merging, (0.0, 0.5)):
         key = f"reach{reach}-nb{factor}-frag{frag}-cone{cone}-peak{peak}"
         out[key] = OLD_DEFAULT | {

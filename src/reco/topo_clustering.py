@@ -17,8 +17,9 @@ on real EDM4hep hits alike. With each hit's significance s = E/σ (σ: the noise
 4. optionally (:mod:`src.reco.topo_refine`): clusters with two or more local maxima of at least
    ``peak_energy`` (GeV, a hit plus its neighbours, in ``peak_subdetectors``) more than
    ``peak_separation`` cells apart are split, one piece per maximum (close-by showers that step 2
-   bridged); then clusters below ``fragment_energy`` (GeV) join the nearest cluster above it within
-   ``merge_cone`` (rad, seen from the origin) — the sparse tails of a shower, its ECAL and HCAL parts.
+   bridged); then clusters below ``fragment_energy`` (GeV) join the nearest more energetic cluster
+   within ``merge_cone`` (rad, hit to hit seen from the origin) — the sparse tails of a shower, its ECAL
+   and HCAL parts.
    Clusters are numbered by decreasing seed energy (pieces without a seed after them).
 
 The default 4-2-0 thresholds are those of ATLAS's topological clusters. Cell sizes (mm) and the distance

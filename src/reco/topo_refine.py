@@ -1,6 +1,6 @@
 """Refinements of topological clusters, vectorised over an event's hits: splitting clusters at local energy
 maxima (close-by showers that the neighbour bridges merged) and merging small fragments into the nearest
-large cluster (the sparse tails of a shower that did not connect to it).
+more energetic cluster (the sparse tails of a shower that did not connect to it, its ECAL and HCAL parts).
 
 * **Local maxima.** A hit's local energy ρ is its energy plus that of its neighbours in its cluster. A hit
   that may peak (``can_peak``) is a maximum candidate when ρ ≥ ``peak_energy`` and ρ exceeds ρ of every
@@ -9,9 +9,9 @@ large cluster (the sparse tails of a shower that did not connect to it).
   shower in successive layers count once). A cluster with two or more maxima is split: the maxima grow
   through the neighbour pairs, one ring of neighbours per step, each hit joining the piece of its most
   energetic neighbour already in a piece.
-* **Fragments.** A cluster below ``fragment_energy`` joins the cluster of the nearest hit, in angle from
-  the origin, of a cluster at or above it, if that hit lies within ``merge_cone`` (rad) of the fragment's
-  energy-weighted centroid; fragments with no such neighbour stay as they are.
+* **Fragments.** A cluster below ``fragment_energy`` joins the more energetic cluster whose nearest hit, in
+  angle from the origin, lies closest to one of its hits, if within ``merge_cone`` (rad); chains of such
+  merges end at their most energetic cluster, and fragments with no such neighbour stay as they are.
 
 Both functions take and return each hit's cluster (−1: none) and the number of clusters, with clusters
 numbered 0..n−1 (in no particular order).
@@ -133,6 +133,32 @@ def split_at_maxima(
     return _relabel(out)
 
 
+def _nearest_above(
+    direction: np.ndarray, c: np.ndarray, rank: np.ndarray, queries: np.ndarray, reach: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each query hit: distance to and cluster of the nearest hit (``direction``, clusters ``c``) within
+    ``reach`` of a cluster ranked above the query's own (inf and −1 if none). Neighbours are searched 8,
+    32, 128, ... at a time, so a compact cluster's own hits do not hide the others."""
+    n, tree = len(direction), cKDTree(direction)
+    best_d, best_c = np.full(len(queries), np.inf), np.full(len(queries), -1, dtype=np.int64)
+    todo, k = np.arange(len(queries)), 8
+    while len(todo):
+        k = min(k, n)
+        dist, near = tree.query(direction[queries[todo]], k=k, distance_upper_bound=reach)
+        dist, near = dist.reshape(len(todo), k), near.reshape(len(todo), k)
+        found = np.isfinite(dist)
+        other = np.where(found, c[near.clip(max=n - 1)], -1)
+        above = found & (rank[other.clip(0)] > rank[c[queries[todo]]][:, None])
+        dist = np.where(above, dist, np.inf)
+        col = dist.argmin(axis=1)
+        got = np.isfinite(dist[np.arange(len(todo)), col])
+        best_d[todo[got]] = dist[got, col[got]]
+        best_c[todo[got]] = other[got, col[got]]
+        todo = todo[~got & found[:, -1] & (k < n)]  # all k within reach: more may lie beyond
+        k *= 4
+    return best_d, best_c
+
+
 def merge_fragments(
     hit_cluster: np.ndarray,
     n_clusters: int,
@@ -142,24 +168,27 @@ def merge_fragments(
     fragment_energy: float,
     merge_cone: float,
 ) -> tuple[np.ndarray, int]:
-    """Clusters below ``fragment_energy`` merged into the nearest larger cluster within ``merge_cone``."""
+    """Clusters below ``fragment_energy`` merged into the nearest more energetic cluster within
+    ``merge_cone`` (see the module docstring)."""
     member = np.flatnonzero(hit_cluster >= 0)
     c = hit_cluster[member]
     c_energy = np.bincount(c, weights=energy[member], minlength=n_clusters)
     small = c_energy < fragment_energy
-    if not small.any() or small.all():
+    if not small.any() or n_clusters < 2:
         return hit_cluster, n_clusters
-    weight = np.clip(energy[member], 0.0, None) + 1e-12
-    norm = np.bincount(c, weights=weight, minlength=n_clusters)
-    centre = np.stack(
-        [np.bincount(c, weights=weight * xyz[member, k], minlength=n_clusters) for k in range(3)], axis=1
-    ) / norm[:, None].clip(1e-30)
-    large_hits = member[~small[c]]
-    fragments = np.flatnonzero(small)
-    tree = cKDTree(_directions(xyz[large_hits]))
-    dist, nearest = tree.query(_directions(centre[fragments]), distance_upper_bound=float(_chord(merge_cone)))
-    found = np.isfinite(dist)
+    rank = np.empty(n_clusters, dtype=np.int64)  # a strict order: by energy, ties by label
+    rank[np.lexsort((np.arange(n_clusters), c_energy))] = np.arange(n_clusters)
+    queries = np.flatnonzero(small[c])
+    dist, other = _nearest_above(_directions(xyz[member]), c, rank, queries, float(_chord(merge_cone)))
+    got = np.isfinite(dist)
+    fragment, other, dist = c[queries][got], other[got], dist[got]
+    first = _first_per(fragment, -dist)  # each fragment's hit closest to a more energetic cluster
     target = np.arange(n_clusters)
-    target[fragments[found]] = hit_cluster[large_hits[nearest[found]]]
+    target[fragment[first]] = other[first]
+    for _ in range(n_clusters):  # ranks rise along a chain of merges, so it ends
+        following = target[target]
+        if (following == target).all():
+            break
+        target = following
     out = np.where(hit_cluster >= 0, target[hit_cluster.clip(0)], -1)
     return _relabel(out)

@@ -5,7 +5,8 @@ not layers two apart nor other subdetector groups, cluster energies/positions/sp
 cell sizes are derived from the data, and a missing noise figure is named; the tuning options: a seed must
 reach ``seed_mip`` MIPs, ``layer_reach`` links layers that far apart, clusters with two separated local
 maxima split (one shower's maxima in successive layers count once) and small fragments merge into the
-nearest large cluster within the cone, energy conserved and clusters numbered by seed energy throughout."""
+nearest more energetic cluster within the cone, energy conserved and clusters numbered by seed energy
+throughout."""
 
 from __future__ import annotations
 
@@ -190,7 +191,7 @@ def test_one_showers_maxima_in_successive_layers_count_once() -> None:
     assert topo(peak_energy=0.1)(event)["cluster_n_hits"].tolist() == [36]
 
 
-def test_small_fragments_merge_into_the_nearest_large_cluster_within_the_cone() -> None:
+def test_small_fragments_merge_into_the_nearest_more_energetic_cluster_within_the_cone() -> None:
     core = shower(0.0, 0.0, peak=0.3, halo=0.03, particle=0)
     near = [(45.0, 0.0, 0, 0.05, 0), (45.0 + ECAL_PITCH, 0.0, 0, 0.03, 0)]  # 0.03 rad from the core
     far = [(600.0, 0.0, 0, 0.05, 0)]  # 0.38 rad
@@ -202,9 +203,13 @@ def test_small_fragments_merge_into_the_nearest_large_cluster_within_the_cone() 
     labels = out["hit_cluster"]
     assert (labels[:20] == labels[0]).all() and labels[20] != labels[0] and labels[21] != labels[0]
     assert out["cluster_energy"].sum() == pytest.approx(event["hit_energy"].sum(), rel=1e-6)
-    # a narrower cone leaves the fragment; a fragment threshold above the showers changes nothing
+    # a narrower cone leaves the fragment
     assert len(topo(fragment_energy=0.2, merge_cone=0.01)(event)["cluster_energy"]) == 4
-    assert len(topo(fragment_energy=5.0, merge_cone=0.5)(event)["cluster_energy"]) == 4
+    # a threshold above every cluster: each joins a more energetic one within the cone, chains followed
+    # (far → near fragment → core), compact showers found past their own hits
+    merged = topo(fragment_energy=5.0, merge_cone=0.5)(event)
+    assert merged["hit_cluster"].tolist() == [0] * len(labels)
+    assert len(topo(fragment_energy=5.0, merge_cone=0.2)(event)["cluster_energy"]) == 2  # far stays
 
 
 def test_describe_holds_the_tuning_options() -> None:
