@@ -15,7 +15,8 @@ share of events where both particles are found (each has its own cluster with > 
     python scripts/tune_topo.py --set seed_mip=0.5 --set layer_reach=2
     python scripts/tune_topo.py --only default conf --split test --n 50   # report, after choosing on val
     python scripts/tune_topo.py --only default conf --samples \
-        --real ../shared/data/edm4hep/clic_gamma_barrel_10events.root   # real CLIC photons vs Pandora
+        --real ../shared/data/edm4hep/clic_gamma_barrel_10events.root --chain 20   # real CLIC photons vs
+                                                                # Pandora; whole-chain time per tt̄ event
 """
 
 from __future__ import annotations
@@ -205,6 +206,20 @@ def real_file(path: Path, settings: dict[str, dict[str, Any]], fixed: dict[str, 
     return pd.DataFrame(rows)
 
 
+def chain_timing(n: int, settings: dict[str, dict[str, Any]], det: CaloSimulator) -> pd.DataFrame:
+    """Per setting: CPU ms per event of the whole ``sim_calo`` chain (Pythia tt̄, decays, calorimeter,
+    tracks, clustering) over ``n`` validation events, after one warm-up event."""
+    generator, seeds, rows = ttbar(), split_seeds(1000, n), []
+    for key, options in settings.items():
+        chain = CaloChain(generator, det, decays=True, tracks=True, clustering=options)
+        chain(seeds[0])
+        start = time.process_time()
+        for seed in seeds:
+            chain(seed)
+        rows.append({"setting": key, "chain_ms": 1e3 * (time.process_time() - start) / n})
+    return pd.DataFrame(rows)
+
+
 def parse_value(text: str) -> Any:
     """A ``--set`` value as YAML (numbers, lists, null)."""
     return yaml.safe_load(text)
@@ -227,6 +242,9 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="one extra setting: key=value on conf")
     parser.add_argument(
         "--real", type=Path, help="also cluster this EDM4hep file's events (real CLIC photons)"
+    )
+    parser.add_argument(
+        "--chain", type=int, default=0, help="also time the whole tt̄ chain on this many events"
     )
     parser.add_argument("--csv", type=Path, help="also write the table here")
     args = parser.parse_args()
@@ -251,14 +269,18 @@ def main() -> None:
                 {"sample": name, "setting": key, **score(name, events, TopoClustering(**fixed, **options))}
             )
     table = pd.DataFrame(rows)
-    with pd.option_context(
-        "display.max_rows", None, "display.width", 200, "display.float_format", "{:.3f}".format
-    ):
-        print(table.to_string(index=False))
-        print("# per setting, best first")
-        print(summary(table).to_string())
+    if len(table):
+        with pd.option_context(
+            "display.max_rows", None, "display.width", 200, "display.float_format", "{:.3f}".format
+        ):
+            print(table.to_string(index=False))
+            print("# per setting, best first")
+            print(summary(table).to_string())
     if args.csv:
         table.to_csv(args.csv, index=False)
+    if args.chain:
+        print(f"# whole sim_calo chain, Pythia tt̄, {args.chain} validation events")
+        print(chain_timing(args.chain, settings, det).to_string(index=False, float_format="{:.0f}".format))
     if args.real:
         with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
             print(f"# {args.real}")
