@@ -89,13 +89,16 @@ class TiledDataset(torch.utils.data.Dataset):
 
 
 def split_indices(
-    n: int, split: Sequence[float] | str, *, seed: int
+    n: int, split: Sequence[float] | Sequence[Sequence[int]] | str, *, seed: int
 ) -> tuple[list[int], list[int], list[int]]:
     """Seeded split of ``range(n)`` by event into train/val/test.
 
-    ``split`` is three fractions (summing to 1), three counts (summing to at most ``n``), or ``"all"``
-    (every event is a test event, for evaluation of a trained model).
+    ``split`` is three fractions (summing to 1), three counts (summing to at most ``n``), ``"all"``
+    (every event is a test event, for evaluation of a trained model), or three lists of event indices,
+    ``[[train...], [val...], [test...]]`` (disjoint; the folds of a cross-validation).
     """
+    if not isinstance(split, str) and any(isinstance(p, Sequence) and not isinstance(p, str) for p in split):
+        return _explicit_split(n, split)
     if isinstance(split, str):
         if split != "all":
             raise ValueError(f"dataset.split must be 'all' or three fractions/counts, got {split!r}")
@@ -129,6 +132,19 @@ def split_indices(
     return sorted(order[:a]), sorted(order[a:b]), sorted(order[b : b + counts[2]])
 
 
+def _explicit_split(n: int, split: Sequence[Sequence[int]]) -> tuple[list[int], list[int], list[int]]:
+    """The train/val/test event indices given as three lists ``[[train...], [val...], [test...]]``."""
+    if len(split) != 3 or not all(isinstance(p, Sequence) and not isinstance(p, str) for p in split):
+        raise ValueError(f"dataset.split={list(split)}: three lists of event indices (train, val, test)")
+    parts = [sorted(int(i) for i in part) for part in split]
+    flat = [i for part in parts for i in part]
+    if len(set(flat)) != len(flat) or any(not 0 <= i < n for i in flat):
+        raise ValueError(
+            f"dataset.split={parts}: event indices must be distinct and in [0, {n}) (the source has {n})"
+        )
+    return parts[0], parts[1], parts[2]
+
+
 class EventDataModule(L.LightningDataModule):
     """Train/val/test loaders over one event source, split by event with a seed.
 
@@ -142,7 +158,7 @@ class EventDataModule(L.LightningDataModule):
         source: EventSource,
         view: Callable,
         *,
-        split: Sequence[float] | str,
+        split: Sequence[float] | Sequence[Sequence[int]] | str,
         batch_size: int,
         split_seed: int = 0,
         num_workers: int = 0,

@@ -52,6 +52,19 @@ def test_split_rejects_bad_input() -> None:
         split_indices(10, (0.5, 0.1, 0.1), seed=0)
     with pytest.raises(ValueError, match="asks for 12"):
         split_indices(10, (6, 3, 3), seed=0)
+    with pytest.raises(ValueError, match="distinct"):
+        split_indices(5, [[0, 1], [1], [4]], seed=0)
+    with pytest.raises(ValueError, match="distinct"):
+        split_indices(5, [[0, 1], [2], [5]], seed=0)
+    with pytest.raises(ValueError, match="three lists"):
+        split_indices(5, [[0, 1], [2]], seed=0)
+
+
+def test_split_by_listed_events_ignores_the_seed() -> None:
+    """The folds of a cross-validation name their events: train, val and test exactly as given."""
+    assert split_indices(5, [[4, 2, 3], [1], [0]], seed=0) == ([2, 3, 4], [1], [0])
+    assert split_indices(5, [[4, 2, 3], [1], [0]], seed=9) == ([2, 3, 4], [1], [0])
+    assert split_indices(5, [[0, 1, 2, 3], [], [4]], seed=0) == ([0, 1, 2, 3], [], [4])
 
 
 def test_track_lengths() -> None:

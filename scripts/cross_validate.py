@@ -1,0 +1,95 @@
+"""Cross-validate settings by event: every fold is an ordinary ``train(cfg)`` run; writes a table.
+
+    python scripts/cross_validate.py --name pu100 --events 5 \\
+        --base task=pileup dataset=hept_cms_raw dataset.path=../shared/data/hept-cms-lst/pu100 \\
+        --setting gbdt "model=gbdt" --setting mlp "model=mlp" --setting hept "experiment=hept_cms_real"
+
+Fold i of leave-one-event-out (the default; ``--folds k`` for k blocks) tests on event i, validates on event
+i+1 and trains on the others. Run directories go to ``<out>/<name>/<setting>/fold<i>/``; a fold whose
+``summary.json`` exists is not run again, so a grid can be extended or resumed. Written next to them:
+``folds.csv`` (one row per setting and fold) and ``table.md`` (mean ± sample std over the folds), and the
+setting with the best mean validation score (``--criterion``) is printed: choose on validation, report test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import sys
+from pathlib import Path
+
+from src.utils.cross_validation import (
+    best_setting,
+    compose_run,
+    event_folds,
+    markdown_table,
+    read_summary,
+    split_override,
+    summarise,
+)
+
+METRICS = [
+    "val/precision@recall0.99_best",
+    "test/auprc",
+    "test/precision@recall0.99",
+    "test/precision@recall0.999",
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the missing folds of every setting, then write and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--name", required=True, help="name of this cross-validation (output folder)")
+    parser.add_argument("--events", type=int, required=True, help="number of events of the dataset")
+    parser.add_argument("--folds", type=int, default=None, help="k blocks of events (default: one per event)")
+    parser.add_argument("--base", nargs="*", default=[], help="overrides shared by every setting")
+    parser.add_argument(
+        "--setting", nargs=2, action="append", metavar=("NAME", "OVERRIDES"), required=True,
+        help="a setting: its name and its overrides (one string, space separated)",
+    )  # fmt: skip
+    parser.add_argument("--out", type=Path, default=Path("outputs/cv"), help="root of the run directories")
+    parser.add_argument("--metrics", nargs="*", default=METRICS, help="columns of the table")
+    parser.add_argument("--criterion", default=METRICS[0], help="validation metric that picks the setting")
+    parser.add_argument("--table", type=Path, default=None, help="also write the table here")
+    parser.add_argument("--dry-run", action="store_true", help="print the runs without running them")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+
+    from src.train import train  # after logging is set up
+
+    root = args.out / args.name
+    rows = []
+    for name, overrides in args.setting:
+        for i, fold in enumerate(event_folds(args.events, args.folds)):
+            run_dir = root / name / f"fold{i}"
+            run = [*args.base, *overrides.split(), split_override(fold)]
+            summary = read_summary(run_dir)
+            if summary is None:
+                print(f"[{name} fold {i}] {' '.join(run)}", flush=True)
+                if args.dry_run:
+                    continue
+                metrics, _ = train(compose_run(run, run_dir))
+                summary = {**read_summary(run_dir), **metrics}
+            rows.append({"setting": name, "fold": i, "test_events": fold["test"], **summary})
+    if not rows:
+        return 0
+    columns = ["setting", "fold", "test_events", *args.metrics]
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / "folds.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    summary = summarise(rows, args.metrics)
+    table = markdown_table(summary, args.metrics)
+    (root / "table.md").write_text(table)
+    if args.table:
+        args.table.parent.mkdir(parents=True, exist_ok=True)
+        args.table.write_text(table)
+    print(table)
+    print(f"best setting on {args.criterion}: {best_setting(summary, args.criterion)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

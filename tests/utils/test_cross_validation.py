@@ -1,0 +1,50 @@
+"""Asserts the folds of a cross-validation by event (every event tested once, never trained or validated on
+in its fold), the ``dataset.split`` override of a fold, the summary (mean and sample spread) and that a
+setting is chosen on validation scores only."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from src.utils.cross_validation import best_setting, event_folds, markdown_table, split_override, summarise
+
+
+@pytest.mark.parametrize(("n", "k"), [(5, None), (5, 5), (10, 5), (7, 3)])
+def test_folds_test_every_event_once_and_keep_parts_apart(n: int, k: int | None) -> None:
+    folds = event_folds(n, k)
+    assert len(folds) == (k or n)
+    tested = sorted(e for f in folds for e in f["test"])
+    assert tested == list(range(n))
+    for f in folds:
+        parts = [set(f["train"]), set(f["val"]), set(f["test"])]
+        assert all(parts) and not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+        assert parts[0] | parts[1] | parts[2] == set(range(n))
+
+
+def test_leave_one_out_of_five_events() -> None:
+    assert event_folds(5)[0] == {"train": [2, 3, 4], "val": [1], "test": [0]}
+    assert event_folds(5)[4] == {"train": [1, 2, 3], "val": [0], "test": [4]}
+    assert split_override(event_folds(5)[0]) == "dataset.split=[[2,3,4],[1],[0]]"
+    with pytest.raises(ValueError, match="folds"):
+        event_folds(2)
+
+
+def test_summary_and_choice_on_validation() -> None:
+    rows = [
+        {"setting": "a", "val/x": 0.5, "test/x": 0.9},
+        {"setting": "a", "val/x": 0.7, "test/x": 0.7},
+        {"setting": "b", "val/x": 0.8, "test/x": 0.1},
+        {"setting": "b", "val/x": None, "test/x": 0.3},
+    ]
+    summary = summarise(rows, ["val/x", "test/x"])
+    assert [s["setting"] for s in summary] == ["a", "b"]
+    assert summary[0]["test/x"] == pytest.approx(0.8)
+    assert summary[0]["test/x_std"] == pytest.approx(math.sqrt(0.02))  # sample std of 0.9, 0.7
+    assert summary[1]["val/x"] == pytest.approx(0.8) and summary[1]["val/x_std"] == 0.0  # missing skipped
+    assert best_setting(summary, "val/x") == "b"  # b wins on validation although a wins on test
+    with pytest.raises(ValueError, match="validation"):
+        best_setting(summary, "test/x")
+    table = markdown_table(summary, ["test/x"])
+    assert "| a | 2 | 0.800 ± 0.141 |" in table
