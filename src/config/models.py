@@ -73,10 +73,27 @@ class GNNLinkerModelConf:
     attention: Any = MISSING  # the attention group's factory, or null without attention layers
 
 
+@dataclass
+class GBDTModelConf:
+    """``model=gbdt``: gradient-boosted trees fitted on the training events (no gradient steps)."""
+
+    _target_: str = "src.models.gbdt.GBDT"
+    use_coords: bool = MISSING
+    max_iter: int = MISSING
+    learning_rate: float = MISSING
+    max_leaf_nodes: int = MISSING
+    min_samples_leaf: int = MISSING
+    l2_regularization: float = MISSING
+    early_stopping: Any = MISSING  # "auto", true or false
+    max_train_objects: Any = MISSING  # int or null
+    random_state: int = MISSING
+
+
 SCHEMAS = {
     ("model", "gnn_linker"): GNNLinkerModelConf,
     ("model", "punet"): GNNLinkerModelConf,
     ("model", "hept"): HEPTModelConf,
     ("model", "mlp"): MLPModelConf,
     ("model", "transformer_regressor"): TransformerRegressorModelConf,
+    ("model", "gbdt"): GBDTModelConf,
 }

@@ -10,6 +10,7 @@ from typing import Protocol, runtime_checkable
 
 from torch import Tensor
 
+from src.models.gbdt import GBDT
 from src.models.hept import HEPT, KernelAttentionBlock
 from src.models.mlp import MLP
 
@@ -23,4 +24,4 @@ class Backbone(Protocol):
     def __call__(self, x: Tensor, coords: Tensor, batch: Tensor) -> Tensor: ...
 
 
-__all__ = ["HEPT", "MLP", "Backbone", "KernelAttentionBlock"]
+__all__ = ["GBDT", "HEPT", "MLP", "Backbone", "KernelAttentionBlock"]

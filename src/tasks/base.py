@@ -11,7 +11,7 @@ from typing import Any
 import lightning as L
 import torch
 from torch import nn
-from torch_geometric.data import Batch
+from torch_geometric.data import Batch, Data
 
 from src.data.views import View
 from src.models import Backbone
@@ -65,6 +65,11 @@ class EventTask(L.LightningModule):
     validation metric that selects the best checkpoint.
     ``run_metadata`` (config, dataset fingerprint, seed, git commit) is set by the entry point and
     written into every checkpoint under the key ``"hepreco"``.
+
+    A backbone that declares ``fit_on_events`` (a non-gradient model, e.g. ``model=gbdt``) is fitted once
+    on the training events when fitting starts (:meth:`fit_targets` gives its targets); the task then has
+    nothing to optimise: no optimiser is made, training steps do nothing, and one epoch runs the
+    validation (and the checkpoints) exactly as for a trained model.
     """
 
     def __init__(
@@ -100,14 +105,41 @@ class EventTask(L.LightningModule):
             n = min(len(train), self.normalizer_events)
             self.normalizer.fit(train[i].x for i in range(n))
             log.info("Fitted input normalisation on %d training event(s)", n)
+        if stage == "fit" and self.backbone_fitted_on_events and not self.backbone.is_fitted:
+            self._fit_backbone()
+
+    @property
+    def backbone_fitted_on_events(self) -> bool:
+        """Whether the backbone is fitted once on the training events instead of trained by gradient."""
+        return bool(getattr(self.backbone, "fit_on_events", False))
+
+    def fit_targets(self, data: Data) -> torch.Tensor:
+        """Per-object targets a backbone fitted on events learns (tasks that support such backbones)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot use a backbone fitted on events (e.g. model=gbdt); "
+            "use a trained backbone (model=mlp, model=hept)"
+        )
+
+    def _fit_backbone(self) -> None:
+        """Fit the backbone on every object of the (whole, untiled) training events."""
+        train = self.trainer.datamodule.datasets["train"]
+        events = [train[i] for i in range(len(train))]
+        with torch.no_grad():
+            x = torch.cat([self.normalizer(e.x) for e in events])
+        coords = torch.cat([e.coords for e in events])
+        self.backbone.fit(x, coords, torch.cat([self.fit_targets(e) for e in events]))
+        log.info("Fitted the backbone on %d objects of %d training event(s)", len(x), len(events))
 
     def embed(self, batch: Batch) -> torch.Tensor:
         """Backbone output [N, D] for a batch of concatenated events."""
         return self.backbone(self.normalizer(batch.x), batch.coords, batch.batch)
 
     # --- optimisation --------------------------------------------------------------------------------
-    def configure_optimizers(self) -> dict[str, Any]:
-        optimizer = self.optimizer_factory(self.parameters())
+    def configure_optimizers(self) -> dict[str, Any] | None:
+        params = [p for p in self.parameters() if p.requires_grad]
+        if not params:  # a backbone fitted on events: nothing to optimise
+            return None
+        optimizer = self.optimizer_factory(params)
         total = max(1, int(self.trainer.estimated_stepping_batches))
         scheduler = warmup_cosine(
             optimizer, total_steps=total, warmup_fraction=self.warmup_fraction, min_lr_ratio=self.min_lr_ratio
@@ -116,12 +148,17 @@ class EventTask(L.LightningModule):
 
     def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
         """Stop at the first non-finite training loss instead of training on NaN."""
-        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         if loss is not None and not torch.isfinite(loss).all():
             raise FloatingPointError(
                 f"non-finite training loss {loss.item()} at step {self.global_step} (epoch "
                 f"{self.current_epoch}); try a lower task.optimizer.lr or trainer.gradient_clip_val"
             )
+
+    def on_train_epoch_end(self) -> None:
+        """A backbone fitted on events needs one epoch only (its validation and checkpoints)."""
+        if self.backbone_fitted_on_events:
+            self.trainer.should_stop = True
 
     # --- bookkeeping ---------------------------------------------------------------------------------
     @property

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch_geometric.data import Batch
+from torch_geometric.data import Batch, Data
 
 from src.evaluation.classification import write_classification_report
 from src.metrics import binary_classification_metrics
@@ -40,6 +40,11 @@ class PileupTask(EventTask):
     ) -> None:
         super().__init__(backbone, **base)
         self.head = nn.Linear(backbone.out_dim, 1)
+        if self.backbone_fitted_on_events:  # its output is the logit already: the head passes it on
+            with torch.no_grad():
+                self.head.weight.fill_(1.0)
+                self.head.bias.zero_()
+            self.head.requires_grad_(False)
         self.gamma = gamma
         self.imbalance_multiplier = imbalance_multiplier
         self.recalls = tuple(float(r) for r in recalls)
@@ -52,7 +57,13 @@ class PileupTask(EventTask):
         """Logits [N] (positive = true LS)."""
         return self.head(self.embed(batch)).squeeze(-1)
 
-    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+    def fit_targets(self, data: Data) -> torch.Tensor:
+        """1 for a true LS, 0 for a fake (what a backbone fitted on events learns)."""
+        return data.y
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor | None:
+        if self.backbone_fitted_on_events:  # fitted in setup: no optimiser step
+            return None
         logits = self(batch)
         alpha = event_imbalance_alpha(batch.y, batch.batch, multiplier=self.imbalance_multiplier)
         loss = focal_loss(logits, batch.y, gamma=self.gamma, alpha=alpha)
