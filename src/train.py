@@ -25,6 +25,8 @@ from src.utils.jobs import (
     RNGStateCallback,
     checkpoint_progress,
     find_resume_checkpoint,
+    initialise_weights,
+    same_experiment,
 )
 from src.utils.loggers import finish_loggers, keep_csv_history, log_config, log_test_artifacts
 from src.utils.run import (
@@ -62,8 +64,17 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     preemption = PreemptionCallback(out / "checkpoints" / "last.ckpt")
     callbacks = [checkpoint, latest, StopFileCallback(cfg.paths.stop_file), preemption, RNGStateCallback()]
     trainer = build_trainer(cfg, out, callbacks)
-    # a requeued job (same run directory) continues from its newest checkpoint of the same experiment
-    resume = cfg.get("ckpt_path") or (find_resume_checkpoint(out, cfg) if cfg.get("auto_resume") else None)
+    # ckpt_path of the same experiment resumes it; of another experiment (e.g. trained on simulation) it
+    # initialises the weights (fine-tuning). A requeued job (same run directory) continues from its newest
+    # checkpoint of the same experiment, also when it was started by fine-tuning.
+    given = cfg.get("ckpt_path")
+    initialised_from = str(given) if given and not same_experiment(given, cfg) else None
+    resume = (given if given and not initialised_from else None) or (
+        find_resume_checkpoint(out, cfg) if cfg.get("auto_resume") else None
+    )
+    if initialised_from and not resume:
+        initialise_weights(task, initialised_from)
+        task.run_metadata["initialised_from"] = initialised_from
     resumed_at = checkpoint_progress(resume) if resume else None
     if resume:
         log.info("Resuming from %s (%s)", resume, resumed_at)
@@ -90,6 +101,8 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         "epochs_completed": trainer.current_epoch,
         "resumed_from": str(resume) if resume else None,
         "resumed_at": resumed_at,
+        "initialised_from": initialised_from,
+        **{k: v for k, v in fit_metrics.items() if k.endswith("_best")},
         **bad_event_report(datamodule),
     }
     test_metrics = report_test(trainer, out, provenance, start=start)

@@ -115,6 +115,38 @@ def find_resume_checkpoint(out: Path, cfg: DictConfig) -> Path | None:
     return None
 
 
+def same_experiment(path: str | Path, cfg: DictConfig) -> bool:
+    """Whether checkpoint ``path`` was written by the experiment of ``cfg`` (task, model, attention,
+    dataset, seed): then ``ckpt_path`` resumes it; otherwise it only initialises the weights."""
+    import torch
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"ckpt_path={path} does not exist")
+    meta = torch.load(path, map_location="cpu", weights_only=True).get("hepreco", {})
+    return _experiment(meta.get("config")) == _experiment(cfg)
+
+
+def initialise_weights(task: L.LightningModule, path: str | Path) -> None:
+    """Load the weights (and fitted input normalisation) of checkpoint ``path`` into ``task``; the
+    optimiser, schedule and epoch count start afresh (fine-tuning, e.g. on real events after
+    simulation). The architecture must match: a differing one is an error naming the keys."""
+    import torch
+
+    ckpt = torch.load(Path(path).expanduser(), map_location="cpu", weights_only=True)
+    theirs = _experiment(ckpt.get("hepreco", {}).get("config"))
+    ours = _experiment(task.run_metadata["config"])
+    changed = [k for k in ("task", "model", "attention") if theirs.get(k) != ours.get(k)]
+    try:
+        task.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as err:
+        raise RuntimeError(
+            f"ckpt_path={path} cannot initialise this run ({', '.join(changed) or 'the weights'} differ; "
+            f"use a checkpoint of the same task, model and attention): {err}"
+        ) from err
+    log.info("Initialised the weights from %s (another experiment: fine-tuning, not resuming)", path)
+
+
 def checkpoint_progress(path: str | Path) -> dict[str, int]:
     """Epoch and global step stored in a Lightning checkpoint."""
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
