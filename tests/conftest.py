@@ -148,7 +148,7 @@ def run_dirs(tmp_path: Path) -> list[Path]:
 @pytest.fixture(scope="session")
 def sim_arrays() -> dict:
     """Hit-level arrays (TrackML units) of one simulated event at pileup 5."""
-    from src.data.hits import sim_hit_arrays
+    from src.data.sim_hits import sim_hit_arrays
     from src.sim.tracker.config import TrackerSimConfig
     from src.sim.tracker.simulate import simulate_event
 

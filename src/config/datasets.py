@@ -78,6 +78,7 @@ class SimHitsDatasetConf(LoaderConf):
     """``dataset=sim_hits``: hit-level events of the built-in simulation, whole or particle subsets."""
 
     _target_: str = "src.data.datasets.simulated_hits"
+    detector: str = MISSING  # trackml | lst
     pileup: float = checked(at_least(0))
     n_events: int = checked(at_least(1))
     seed: int = checked(at_least(0))

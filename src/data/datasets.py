@@ -10,7 +10,8 @@ from src.data.calo import CaloChain, SimulatedCaloSource
 from src.data.datamodule import EventDataModule
 from src.data.edm4hep import EDM4hepSource
 from src.data.filtered import FilteredSource
-from src.data.hits import SimulatedHitSource, SubsetSpec, TrackMLSource
+from src.data.hits import SubsetSpec, TrackMLSource
+from src.data.sim_hits import SimulatedHitSource
 from src.data.sources import HeptCmsRawSource, LSTNtupleSource, SimulatedLSSource
 from src.reco.lst import LSTConfig
 from src.sim.calo.simulate import CaloSimulator
@@ -106,6 +107,7 @@ def simulated_hits(
     n_events: int,
     seed: int,
     cache_dir: str | Path,
+    detector: str,
     pileup: float,
     particles: Sequence[int] | None,
     noise: bool,
@@ -115,8 +117,9 @@ def simulated_hits(
     generator: Mapping[str, Any] | None,
     **loader: Any,
 ) -> EventDataModule:
-    """Hit-level events of the built-in tracker simulation (whole events at ``pileup``, or subsets of
-    ``particles=[lo, hi]`` particles); ``generator`` holds further :class:`TrackerSimConfig` fields."""
+    """Hit-level events of the built-in simulation of ``detector`` (``trackml``: the TrackML-like tracker;
+    ``lst``: the LST tracker of the line segments), whole events at ``pileup`` or subsets of
+    ``particles=[lo, hi]`` particles; ``generator`` holds further :class:`TrackerSimConfig` fields."""
     sim = _tracker_config(pileup, generator)
     subsets = SubsetSpec(
         particles=None if particles is None else tuple(particles),
@@ -125,7 +128,9 @@ def simulated_hits(
         max_vertex_r=max_vertex_r,
         min_hits=min_hits,
     )
-    source = SimulatedHitSource(sim, n_events=n_events, seed=seed, cache_dir=cache_dir, subsets=subsets)
+    source = SimulatedHitSource(
+        sim, n_events=n_events, seed=seed, cache_dir=cache_dir, subsets=subsets, detector=detector
+    )
     return EventDataModule(source, view, **loader)
 
 

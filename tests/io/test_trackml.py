@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from src.data.hits import SimulatedHitSource, SubsetSpec, TrackMLSource, sim_hit_arrays, with_weights
+from src.data.hits import SubsetSpec, TrackMLSource, with_weights
+from src.data.sim_hits import SimulatedHitSource, sim_hit_arrays
 from src.io.errors import (
     CorruptFileError,
     EmptyEventError,

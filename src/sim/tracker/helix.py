@@ -51,9 +51,17 @@ def helix_radius(pt: np.ndarray, b_field: float) -> np.ndarray:
 
 
 def make_helices(
-    particles: np.ndarray, b_field: float, max_turns: float, s_limit: np.ndarray | None = None
+    particles: np.ndarray,
+    b_field: float,
+    max_turns: float,
+    s_limit: np.ndarray | None = None,
+    *,
+    r_max: float = TRACKER_R_MAX,
+    z_max: float = TRACKER_Z_MAX,
 ) -> Helices:
-    """Helices of ``particles`` with their stopping path length (at most ``s_limit``)."""
+    """Helices of ``particles`` with their stopping path length (at most ``s_limit``): where they leave
+    the tracker volume (radius ``r_max``, ``|z|`` ``z_max``; the LST tracker's by default) or after
+    ``max_turns`` turns."""
     pt = np.maximum(np.hypot(particles["px"], particles["py"]), 1e-9)
     phi0 = np.arctan2(particles["py"], particles["px"])
     radius = helix_radius(pt, b_field)
@@ -63,9 +71,9 @@ def make_helices(
     yc = particles["vy"] - radius * np.sin(beta0)
     cot = particles["pz"] / pt
     with np.errstate(divide="ignore"):
-        s_z = np.where(cot != 0, (np.sign(cot) * TRACKER_Z_MAX - particles["vz"]) / cot, np.inf)
+        s_z = np.where(cot != 0, (np.sign(cot) * z_max - particles["vz"]) / cot, np.inf)
     hx = Helices(xc, yc, radius, beta0, h, particles["vz"], cot, np.zeros_like(pt))
-    s_r = np.fmin(*cylinder_crossings(hx, np.arange(len(pt)), TRACKER_R_MAX))
+    s_r = np.fmin(*cylinder_crossings(hx, np.arange(len(pt)), r_max))
     s_stop = np.minimum.reduce([s_z, np.nan_to_num(s_r, nan=np.inf), max_turns * TWO_PI * radius])
     if s_limit is not None:
         s_stop = np.minimum(s_stop, s_limit)

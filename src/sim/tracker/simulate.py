@@ -25,7 +25,7 @@ from src.sim.tracker.crossings import propagate
 from src.sim.tracker.digitisation import measure, noise_crossings
 from src.sim.tracker.geometry import build_geometry
 from src.sim.tracker.helix import helix_radius, make_helices
-from src.sim.tracker.layout import TRACKER_R_MAX, TRACKER_R_MIN, tracker_material
+from src.sim.tracker.layout import TRACKER_R_MAX, TRACKER_R_MIN, TRACKER_Z_MAX, Material, tracker_material
 from src.sim.tracker.material import convert_photons, nuclear_interactions, turn_segments
 from src.sim.tracker.minbias import (
     generate_charged,
@@ -73,11 +73,18 @@ def reachable(particles: np.ndarray, cfg: TrackerSimConfig, region: PhiWindow) -
     return _in_region(mid, region, half + 0.02)
 
 
-def generate_particles(cfg: TrackerSimConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def generate_particles(
+    cfg: TrackerSimConfig,
+    rng: np.random.Generator,
+    *,
+    material: Material | None = None,
+    bounds: tuple[float, float] = (TRACKER_R_MAX, TRACKER_Z_MAX),
+) -> tuple[np.ndarray, np.ndarray]:
     """All charged particles of an event with their path limits: primaries (ids 1..N), conversion
-    electrons and nuclear-interaction secondaries (ids after)."""
+    electrons and nuclear-interaction secondaries (ids after), in ``material`` within the tracker volume
+    ``bounds`` (r_max, z_max) (the LST tracker's by default)."""
     vtx = generate_vertices(cfg, rng)
-    mat = tracker_material()
+    mat = tracker_material() if material is None else material
     if cfg.minbias == "own":
         primaries = generate_charged(cfg, rng, vtx)
     else:  # pileup from Pythia, the hard scatter from the own spectra
@@ -85,7 +92,7 @@ def generate_particles(cfg: TrackerSimConfig, rng: np.random.Generator) -> tuple
         pileup, pileup_photons = pythia_pileup(cfg, rng, vtx)
         primaries = np.concatenate([generate_charged(cfg, rng, vtx), pileup])
     primaries["particle_id"] = np.arange(1, len(primaries) + 1)
-    hx = make_helices(primaries, cfg.b_field, 1.0)
+    hx = make_helices(primaries, cfg.b_field, 1.0, r_max=bounds[0], z_max=bounds[1])
     nuclear, s_limit = nuclear_interactions(cfg, rng, primaries, hx, mat)
     photons = generate_photons(cfg, rng, vtx)
     if cfg.minbias != "own":
