@@ -18,7 +18,9 @@ HALF_CURVATURE = 0.00015
 
 
 class HoughTrackFinder:
-    """Greedy Hough-transform track finding on hit positions (mm).
+    """Greedy Hough-transform track finding on hit positions (mm). The defaults are those tuned on the
+    validation events of simulated 10-50-particle events of the TrackML-like tracker
+    (``scripts/tune_hough.py``).
 
     Args:
         pt_min: lowest pT (GeV) of the curvature grid.
@@ -33,13 +35,13 @@ class HoughTrackFinder:
     def __init__(
         self,
         *,
-        pt_min: float = 0.3,
-        n_curvature: int = 48,
+        pt_min: float = 0.2,
+        n_curvature: int = 96,
         n_phi: int = 240,
         z0_max: float = 150.0,
-        n_z0: int = 31,
-        cot_width: float = 0.12,
-        min_hits: int = 5,
+        n_z0: int = 61,
+        cot_width: float = 0.08,
+        min_hits: int = 4,
     ) -> None:
         if not pt_min > 0 or min(n_curvature, n_phi, n_z0, min_hits) < 1 or not cot_width > 0 or z0_max < 0:
             raise ValueError(
