@@ -82,6 +82,8 @@ class TrackRegressionTaskConf(TaskConf):
 
     _target_: str = "src.tasks.track_regression.TrackRegressionTask"
     cluster_val: bool = MISSING
+    target_frame: str = MISSING  # plain | hit | helix
+    weighted_loss: bool = MISSING
     evaluation: Any = MISSING
     view: HitViewConf = MISSING
 

@@ -165,6 +165,65 @@ def hit_targets(names: Sequence[str], mom: torch.Tensor, q: torch.Tensor) -> tor
     return torch.stack([columns[n] for n in names], dim=1)
 
 
+#: How a track-regression head's outputs become the targets (``task.target_frame``).
+TARGET_FRAMES = ("plain", "hit", "helix")
+#: The targets the ``helix`` frame computes from a track's curvature and z0.
+HELIX_TARGETS = ("theta", "sin_phi", "cos_phi")
+
+
+def frame_outputs(frame: str, names: Sequence[str]) -> int:
+    """Width of the head's output for the targets ``names`` in ``frame``."""
+    if frame not in TARGET_FRAMES:
+        raise ValueError(f"task.target_frame={frame!r}: choose one of {list(TARGET_FRAMES)}")
+    if frame == "helix":
+        missing = [t for t in HELIX_TARGETS if t not in names]
+        if missing:
+            raise ValueError(
+                f"task.target_frame=helix needs the targets {list(HELIX_TARGETS)}; missing {missing}"
+            )
+        return 2 + len([n for n in names if n not in HELIX_TARGETS])
+    return len(names)
+
+
+def from_frame(frame: str, out: torch.Tensor, pos: torch.Tensor, names: Sequence[str]) -> torch.Tensor:
+    """Targets [N, len(names)] from a head's outputs [N, frame_outputs(frame, names)] and the hit
+    positions [N, 3] (mm).
+
+    * ``plain``: the outputs are the targets (the study's head).
+    * ``hit``: θ = the hit's polar angle (seen from the origin) + output; (cos φ, sin φ) = the output
+      vector turned by the hit's azimuth; other targets as they are.
+    * ``helix``: the outputs are the z0 (in 100 mm) and the signed curvature κ = ±1/2R (per metre) of the
+      hit's track, then the other targets; θ and φ are those of the helix from (0, 0, z0) through the hit:
+      φ = φ_hit − asin(r κ), θ = atan2(s, z − z0) with s = asin(r κ)/κ the transverse path to the hit.
+
+    In ``hit`` and ``helix`` a zero output (with 1 in ``cos_phi`` for ``hit``) predicts the hit's own
+    direction, and rotating an event about the beam rotates the predictions with it.
+    """
+    names = list(names)
+    if frame == "plain":
+        return out
+    pos = pos.to(out.dtype)
+    r, phi = torch.hypot(pos[:, 0], pos[:, 1]), torch.atan2(pos[:, 1], pos[:, 0])
+    if frame == "hit":
+        cols = dict(zip(names, out.unbind(dim=1), strict=True))
+        if "theta" in cols:
+            cols["theta"] = cols["theta"] + torch.atan2(r, pos[:, 2])
+        if "sin_phi" in cols and "cos_phi" in cols:
+            s, c, cos_h, sin_h = cols["sin_phi"], cols["cos_phi"], torch.cos(phi), torch.sin(phi)
+            cols["sin_phi"], cols["cos_phi"] = s * cos_h + c * sin_h, c * cos_h - s * sin_h
+        return torch.stack([cols[n] for n in names], dim=1)
+    z0, kappa = 100.0 * out[:, 0], 1e-3 * out[:, 1]
+    a = (r * kappa).clamp(-0.99, 0.99)
+    bend = torch.asin(a)
+    small = a.abs() < 1e-4
+    a_safe = torch.where(small, torch.full_like(a, 1e-4), a)
+    s = r * torch.where(small, 1.0 + a * a / 6.0, bend / a_safe)
+    phi0, theta = phi - bend, torch.atan2(s, pos[:, 2] - z0)
+    others = iter(out[:, 2:].unbind(dim=1))
+    helix = {"theta": theta, "sin_phi": torch.sin(phi0), "cos_phi": torch.cos(phi0)}
+    return torch.stack([helix[n] if n in helix else next(others) for n in names], dim=1)
+
+
 class HitView:
     """Tracker hits as model inputs and per-hit track-parameter targets.
 

@@ -2,8 +2,13 @@
 
 The backbone reads all hits of an event; a linear head regresses, per hit, the parameters of the track
 that made it (the view's targets: θ, sin φ, cos φ and q by default, optionally q/pT), trained with the MSE
-on hits that belong to a particle (noise hits have no target). Validation: the loss, the MSE per target and
-(``cluster_val``) the TrackML score of the clustered predictions. Test: ``task.evaluation``
+on hits that belong to a particle (noise hits have no target), each hit weighted by its TrackML score
+weight with ``weighted_loss`` (what the score counts: soft particles and short tracks weigh less).
+``target_frame`` says how the head's outputs become the targets (:func:`src.data.views.from_frame`):
+``plain`` (the study's head), ``hit`` (θ and φ relative to the hit's own direction) or ``helix`` (the
+track's z0 and curvature, from which the helix through the hit gives θ and φ); the last two start from
+the hit's own direction. Validation: the loss, the MSE per target and (``cluster_val``) the TrackML score
+of the clustered predictions. Test: ``task.evaluation``
 (:class:`src.evaluation.track_regression.TrackRegressionEvaluation`) clusters the predictions into tracks,
 scores them next to the classical baseline, and writes submissions, tables and plots; this module times
 the model on each event.
@@ -19,6 +24,7 @@ import torch
 from torch import nn
 from torch_geometric.data import Batch, Data
 
+from src.data.views import frame_outputs, from_frame
 from src.evaluation.track_regression import TrackRegressionEvaluation
 from src.metrics.trackml_score import trackml_score
 from src.tasks.base import EventTask
@@ -39,6 +45,8 @@ class TrackRegressionTask(EventTask):
         *,
         evaluation: TrackRegressionEvaluation,
         cluster_val: bool = True,
+        target_frame: str = "helix",
+        weighted_loss: bool = True,
         **base,
     ) -> None:
         super().__init__(backbone, **base)
@@ -47,7 +55,15 @@ class TrackRegressionTask(EventTask):
                 "task=track_regression needs a hit view with targets (task.view: src.data.views.HitView)"
             )
         self.target_names = list(self.view.targets)
-        self.head = nn.Linear(backbone.out_dim, len(self.target_names))
+        self.target_frame = target_frame
+        self.weighted_loss = weighted_loss
+        self.head = nn.Linear(backbone.out_dim, frame_outputs(target_frame, self.target_names))
+        if target_frame != "plain":  # start from the hit's own direction
+            with torch.no_grad():
+                self.head.weight.zero_()
+                self.head.bias.zero_()
+                if target_frame == "hit" and "cos_phi" in self.target_names:
+                    self.head.bias[self.target_names.index("cos_phi")] = 1.0
         self.evaluation = evaluation
         self.cluster_val = cluster_val
         self._val_scores: list[float] = []
@@ -56,16 +72,18 @@ class TrackRegressionTask(EventTask):
     # --- model ---------------------------------------------------------------------------------------
     def forward(self, batch: Batch) -> torch.Tensor:
         """Predicted track parameters [N, T] (the view's target columns)."""
-        return self.head(self.embed(batch))
+        return from_frame(self.target_frame, self.head(self.embed(batch)), batch.hit_pos, self.target_names)
 
     def loss(self, pred: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """MSE over hits with a particle (mean over hits and targets) and the per-target MSE [T]."""
+        """MSE over hits with a particle (mean over hits and targets; hits weighted by their TrackML
+        weight with ``weighted_loss``) and the per-target MSE [T]."""
         mask = batch.target_mask
         err = (pred[mask].float() - batch.y[mask]) ** 2
-        if not len(err):
+        weight = batch.weight[mask].float() if self.weighted_loss else torch.ones(len(err), device=err.device)
+        if not len(err) or not bool(weight.sum() > 0):
             zero = pred.sum() * 0.0
             return zero, torch.zeros(pred.shape[1], device=pred.device)
-        per_target = err.mean(0)
+        per_target = (err * (weight / weight.sum())[:, None]).sum(0)
         return per_target.mean(), per_target.detach()
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
