@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from src.evaluate import evaluate
 from src.metrics.trackml_score import trackml_score
@@ -20,6 +21,7 @@ from tests.e2e.keys import LINKING_KEYS, PILEUP_KEYS, PROVENANCE, REGRESSION_KEY
 MATRIX = [
     ("pileup", "hept", TINY_SIM, PILEUP_KEYS),
     ("pileup", "mlp", TINY_SIM, PILEUP_KEYS),
+    ("pileup", "gbdt", TINY_SIM, PILEUP_KEYS),
     ("tracking", "hept", TINY_SIM, TRACKING_KEYS),
     ("tracking", "mlp", TINY_SIM, TRACKING_KEYS),
     ("track_regression", "transformer_regressor", [*TINY_HITS, "attention=full"], REGRESSION_KEYS),
@@ -90,6 +92,93 @@ def test_a_short_track_regression_run_beats_random_tracks(tmp_path, session_cach
         metrics["test/trackml_score"],
         random_scores,
     )
+
+
+def test_gbdt_is_fitted_once_and_restored_from_its_checkpoint(tmp_path, session_cache) -> None:
+    """model=gbdt: fitted on the training events with no optimiser step, one epoch, its trees in the
+    checkpoint; src.evaluate rebuilds it from the checkpoint alone and scores the test events alike."""
+    metrics, summary = _run(["task=pileup", "model=gbdt", *TINY_SIM], tmp_path, session_cache)
+    task = summary["_objects"]["task"]
+    assert not any(p.requires_grad for p in task.parameters())
+    assert task.configure_optimizers() is None  # no optimiser
+    assert summary["epochs_completed"] == 1
+    assert metrics["test/auprc"] > 0.0
+    ckpt = torch.load(tmp_path / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
+    trees = ckpt["state_dict"]["backbone._extra_state"]
+    assert trees["feature"].numel() > 0 and trees["roots"].shape[1] >= 1
+    evaluated, objects = evaluate(
+        run_config(
+            [f"ckpt_path={tmp_path / 'checkpoints' / 'best.ckpt'}", *TINY_SIM],
+            tmp_path / "eval",
+            session_cache,
+            name="evaluate",
+        )
+    )
+    assert objects["task"].backbone.is_fitted
+    assert evaluated["test/auprc"] == pytest.approx(metrics["test/auprc"], abs=1e-6)
+    assert evaluated["test/precision@recall0.99"] == pytest.approx(metrics["test/precision@recall0.99"])
+
+
+def test_a_checkpoint_of_another_dataset_initialises_and_one_of_the_same_resumes(
+    tmp_path, session_cache
+) -> None:
+    """ckpt_path of another experiment (here: another simulated pileup) starts a fine-tuning run from its
+    weights with a fresh optimiser; ckpt_path of the same experiment resumes it (epochs continue)."""
+    base = ["task=pileup", "model=mlp", *TINY_SIM]
+    _run([*base, "trainer.max_epochs=1"], tmp_path / "sim", session_cache)
+    source = tmp_path / "sim" / "checkpoints" / "last.ckpt"
+    weights = torch.load(source, map_location="cpu", weights_only=True)["state_dict"]
+    other = [*base, "dataset.pileup=15", "trainer.max_epochs=1"]
+    _, summary = _run([*other, f"ckpt_path={source}"], tmp_path / "tuned", session_cache)
+    assert summary["initialised_from"] == str(source) and summary["resumed_from"] is None
+    assert summary["epochs_completed"] == 1  # a fresh schedule, not the source's epoch count
+    task = summary["_objects"]["task"]
+    assert torch.equal(task.normalizer.mean, weights["normalizer.mean"])  # the source's normalisation kept
+    tuned = tmp_path / "tuned" / "checkpoints" / "last.ckpt"
+    _, resumed = _run(
+        [*other, "trainer.max_epochs=2", f"ckpt_path={tuned}"], tmp_path / "more", session_cache
+    )
+    assert resumed["resumed_from"] == str(tuned) and resumed["initialised_from"] is None
+    assert resumed["epochs_completed"] == 2
+
+
+EXPERIMENT_SMOKE = {
+    "hept_cms_real": ["dataset.path=${paths.shared_data_dir}/hept-cms-lst/pu50", "dataset.n_events=3"],
+    "trackformers_10_50": [*TINY_HITS],
+    "trackformers_50_100": [*TINY_HITS, "dataset.particles=[20,30]"],
+    "trackformers_200_500": [*TINY_HITS, "dataset.particles=[30,40]", "dataset.pileup=8"],
+}
+
+
+@pytest.mark.parametrize(
+    ("experiment", "attention"),
+    [
+        ("trackformers_10_50", None),
+        ("trackformers_50_100", None),
+        ("trackformers_200_500", None),
+        ("trackformers_200_500", "hept"),
+        ("trackformers_200_500", "window"),
+    ],
+)
+def test_experiment_runs_fast_dev_run(
+    tmp_path, session_cache, experiment: str, attention: str | None
+) -> None:
+    """Each study recipe composes and runs one batch of train, validation and test on tiny events."""
+    overrides = [f"experiment={experiment}", "debug=fast_dev_run", *EXPERIMENT_SMOKE[experiment]]
+    overrides += ["dataset.num_workers=0", "dataset.batch_size=2", "dataset.split=[4,2,2]"]
+    _, summary = _run(
+        [*overrides, *([f"attention={attention}"] if attention else [])], tmp_path, session_cache
+    )
+    assert summary.keys() >= REGRESSION_KEYS | PROVENANCE
+
+
+@pytest.mark.requiresdata
+def test_real_data_recipe_runs_fast_dev_run(tmp_path, session_cache, shared_data) -> None:
+    """experiment=hept_cms_real composes and runs one batch of train, validation and test on real events."""
+    overrides = ["experiment=hept_cms_real", "debug=fast_dev_run", *EXPERIMENT_SMOKE["hept_cms_real"]]
+    overrides += ["dataset.split=[[0],[1],[2]]", "dataset.progress=false"]
+    _, summary = _run(overrides, tmp_path, session_cache)
+    assert summary.keys() >= PILEUP_KEYS | PROVENANCE
 
 
 @pytest.mark.requiresdata
