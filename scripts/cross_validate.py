@@ -16,18 +16,22 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
+import shlex
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from src.utils.cross_validation import (
     best_setting,
     compose_run,
     event_folds,
+    fold_table,
     markdown_table,
     read_summary,
     split_override,
     summarise,
 )
+from src.utils.run import git_commit
 
 METRICS = [
     "val/precision@recall0.99_best",
@@ -35,6 +39,19 @@ METRICS = [
     "test/precision@recall0.99",
     "test/precision@recall0.999",
 ]
+
+
+def page(args: argparse.Namespace, argv: list[str] | None, table: str, folds: str) -> str:
+    """The written table: the command that reproduces it, the commit and date, then the tables."""
+    words = sys.argv[1:] if argv is None else argv
+    dry = " (`--dry-run`: settings whose folds are missing show fewer folds)" if args.dry_run else ""
+    return (
+        f"*Written by `python scripts/cross_validate.py {shlex.join(words)}` at commit "
+        f"`{git_commit()[:12]}`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{dry}. Leave-one-event-out unless "
+        "`--folds`; mean ± sample standard deviation over the folds; settings are compared on the "
+        f"validation column ({args.criterion}), the test columns are the figures to report.*\n\n"
+        f"{table}\nPer fold:\n\n{folds}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     (root / "table.md").write_text(table)
     if args.table:
         args.table.parent.mkdir(parents=True, exist_ok=True)
-        args.table.write_text(table)
+        args.table.write_text(page(args, argv, table, fold_table(rows, args.metrics)))
     print(table)
     print(f"best setting on {args.criterion}: {best_setting(summary, args.criterion)}")
     return 0

@@ -115,3 +115,14 @@ def markdown_table(summary: Sequence[Mapping[str, Any]], metrics: Sequence[str])
         cells += [f"{s[m]:.3f} ± {s[m + '_std']:.3f}" for m in metrics]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def fold_table(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> str:
+    """Markdown table: one row per setting and fold (its test events), each metric of that fold."""
+    head = ["setting", "fold", "test events", *metrics]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [str(r["setting"]), str(r["fold"]), str(r["test_events"])]
+        cells += ["" if r.get(m) is None else f"{r[m]:.3f}" for m in metrics]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -8,7 +8,14 @@ import math
 
 import pytest
 
-from src.utils.cross_validation import best_setting, event_folds, markdown_table, split_override, summarise
+from src.utils.cross_validation import (
+    best_setting,
+    event_folds,
+    fold_table,
+    markdown_table,
+    split_override,
+    summarise,
+)
 
 
 @pytest.mark.parametrize(("n", "k"), [(5, None), (5, 5), (10, 5), (7, 3)])
@@ -48,3 +55,12 @@ def test_summary_and_choice_on_validation() -> None:
         best_setting(summary, "test/x")
     table = markdown_table(summary, ["test/x"])
     assert "| a | 2 | 0.800 ± 0.141 |" in table
+
+
+def test_fold_table_lists_each_fold_with_its_test_events() -> None:
+    rows = [
+        {"setting": "a", "fold": 0, "test_events": [0], "test/x": 0.9},
+        {"setting": "a", "fold": 1, "test_events": [1], "test/x": None},
+    ]
+    table = fold_table(rows, ["test/x"])
+    assert "| a | 0 | [0] | 0.900 |" in table and "| a | 1 | [1] |  |" in table
