@@ -13,6 +13,7 @@ ones are full events (no φ sector) of the default simulation at pileup μ.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -116,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         rows = sorted(compare(real, sim), key=lambda r: -r["ks"])
         lines = [
+            f"*Written by `python scripts/compare_ls_features.py {shlex.join(sys.argv[1:])}`; plot: "
+            f"ls_features_pu{pileup}.png.*",
+            "",
             f"Pileup {pileup}: {counts}. Kolmogorov-Smirnov distance between simulated and real, per feature "
             "and class (largest first), and the medians (cm, GeV, rad).",
             "",
@@ -128,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
         ]
         (args.out / f"ls_features_pu{pileup}.md").write_text("\n".join(lines) + "\n")
-        print("\n".join(lines[:14]))
+        print("\n".join(lines[2:16]))
     return 0
 
 
