@@ -104,21 +104,37 @@ def interval(low: float = -math.inf, high: float = math.inf) -> dict[str, Check]
     return {CHECK: check}
 
 
+def _event_lists(parts: list[list[Any]]) -> str | None:
+    """The problem of a split given as (train, val, test) lists of event indices, if any."""
+    events = [e for part in parts for e in part]
+    if not all(isinstance(e, int) and e >= 0 for e in events) or len(set(events)) != len(events):
+        return "event lists (train, val, test) must hold distinct non-negative event indices"
+    return None
+
+
+def _counts(counts: list[Any], node: DictConfig) -> str | None:
+    """The problem of a split given as (train, val, test) event counts, if any."""
+    n = node.get("n_events") if "n_events" in node else None
+    if isinstance(n, int) and sum(counts) > n:
+        return f"asks for {int(sum(counts))} events but dataset.n_events={n}"
+    return None
+
+
 def split() -> dict[str, Check]:
     """Three fractions in [0, 1] summing to 1, three non-negative counts fitting ``n_events`` when the
-    node has one, ``all`` (every event is a test event), or null where the dataset allows it."""
+    node has one, three disjoint lists of event indices (cross-validation folds), ``all`` (every event is
+    a test event), or null where the dataset allows it."""
 
     def check(value: Any, node: DictConfig) -> str | None:
         value = _plain(value)
         if value is None or value == "all":
             return None
+        if isinstance(value, list) and len(value) == 3 and all(isinstance(v, list) for v in value):
+            return _event_lists(value)
         if not isinstance(value, list) or len(value) != 3 or not all(_number(v) and v >= 0 for v in value):
             return "must be three non-negative numbers (train, val, test) or 'all'"
         if all(float(v).is_integer() for v in value) and sum(value) > 1:
-            n = node.get("n_events") if "n_events" in node else None
-            if isinstance(n, int) and sum(value) > n:
-                return f"asks for {int(sum(value))} events but dataset.n_events={n}"
-            return None
+            return _counts(value, node)
         if any(v > 1 for v in value) or abs(sum(value) - 1) > 1e-6:
             return "fractions must be in [0, 1] and sum to 1 (or give three whole counts)"
         return None

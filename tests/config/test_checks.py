@@ -36,6 +36,7 @@ def test_shipped_configs_pass(compose_cfg, choice: str) -> None:
         ),
         (["dataset.split=[20,5,5]"], "dataset.split=[20, 5, 5]: asks for 30 events but dataset.n_events=24"),
         (["dataset.split=[1,2]"], "dataset.split=[1, 2]"),
+        (["dataset.split=[[0,1],[1],[2]]"], "dataset.split=[[0, 1], [1], [2]]: event lists"),
         (["dataset.batch_size=0"], "dataset.batch_size=0"),
         (["dataset.on_bad_event=ignore"], "dataset.on_bad_event=ignore: must be one of ['fail', 'skip']"),
         (["dataset.phi_sector=[0.5,0.1]"], "dataset.phi_sector=[0.5, 0.1]"),
@@ -58,3 +59,7 @@ def test_every_problem_is_reported_at_once(compose_cfg) -> None:
         validate(compose_cfg(["dataset.pileup=-1", "dataset.seed=-3", "task.gamma=-2"]))
     for key in ("dataset.pileup", "dataset.seed", "task.gamma"):
         assert key in str(err.value)
+
+
+def test_event_lists_of_a_cross_validation_fold_pass(compose_cfg) -> None:
+    validate(compose_cfg(["dataset.split=[[0,1,4],[3],[2]]"]))
