@@ -45,6 +45,13 @@ TINY_HITS = [
     "dataset.split=[4,2,2]",
     "dataset.progress=false",
 ]
+#: Tiny particle-flow events in the CLIC layout, written by the ``synthetic_pf`` fixture into the cache.
+TINY_PF = [
+    "dataset=clic_pf",
+    "dataset.path=${paths.cache_dir}/synthetic_pf",
+    "dataset.split=[4,2,2]",
+    "dataset.batch_size=2",
+]
 
 config.register()
 
@@ -143,6 +150,24 @@ def assert_ok(proc: subprocess.CompletedProcess) -> None:
 def run_dirs(tmp_path: Path) -> list[Path]:
     """Run directories created under ``tmp_path/outputs`` (those holding a .hydra folder)."""
     return sorted(p.parent for p in (tmp_path / "outputs").rglob(".hydra"))
+
+
+@pytest.fixture(scope="session")
+def synthetic_pf(session_cache: Path) -> Path:
+    """Eight synthetic calorimeter events as PF events in the CLIC layout (``TINY_PF`` reads them)."""
+    from src.data.cache import to_tensors
+    from src.data.pf import PFView
+    from src.io.clic_pf import write_clic_pf
+    from src.reco.jets import JetDefinition
+    from src.reco.pf_targets import TargetConfig
+    from src.reco.rule_based_pf import RuleBasedPF
+    from tests.calo_events import synthetic_calo_event
+
+    view = PFView(baseline=RuleBasedPF(), jets=JetDefinition(), targets=TargetConfig())
+    path = session_cache / "synthetic_pf" / "events.parquet"
+    if not path.exists():
+        write_clic_pf(path, [view.pf_event(to_tensors(synthetic_calo_event(i, 40))) for i in range(8)])
+    return path.parent
 
 
 @pytest.fixture(scope="session")

@@ -168,6 +168,15 @@ class TICLSimDatasetConf(LoaderConf):
     cache_dir: str = MISSING
 
 
+@dataclass
+class ClicPFDatasetConf(LoaderConf):
+    """``dataset=clic_pf``: PF events in the MLPF CLIC dataset layout (parquet), ours or CLIC's."""
+
+    _target_: str = "src.data.datasets.clic_pf"
+    path: str = MISSING
+    n_events: Any = checked(at_least(1, optional=True))  # int or null (every event)
+
+
 SCHEMAS = {
     ("dataset", "ticl_sim"): TICLSimDatasetConf,
     ("dataset", "ticl_ntuple"): TICLNtupleDatasetConf,
@@ -179,4 +188,5 @@ SCHEMAS = {
     ("dataset", "trackml"): TrackMLDatasetConf,
     ("dataset", "edm4hep"): EDM4hepDatasetConf,
     ("dataset", "sim_calo"): SimCaloDatasetConf,
+    ("dataset", "clic_pf"): ClicPFDatasetConf,
 }

@@ -89,6 +89,20 @@ class GBDTModelConf:
     random_state: int = MISSING
 
 
+@dataclass
+class MLPFModelConf:
+    """``model=mlpf``: per-type encoders and two pre-LN self-attention stacks (identification, regression)."""
+
+    _target_: str = "src.models.mlpf.MLPF"
+    num_heads: int = MISSING
+    head_dim: int = MISSING
+    n_layers: int = MISSING
+    dim_feedforward: int = MISSING
+    encoder_hidden: int = MISSING
+    dropout: float = MISSING
+    attention: Any = MISSING
+
+
 SCHEMAS = {
     ("model", "gnn_linker"): GNNLinkerModelConf,
     ("model", "punet"): GNNLinkerModelConf,
@@ -96,4 +110,5 @@ SCHEMAS = {
     ("model", "mlp"): MLPModelConf,
     ("model", "transformer_regressor"): TransformerRegressorModelConf,
     ("model", "gbdt"): GBDTModelConf,
+    ("model", "mlpf"): MLPFModelConf,
 }

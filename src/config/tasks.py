@@ -117,9 +117,35 @@ class LinkingTaskConf(TaskConf):
     view: LinkingViewConf = MISSING
 
 
+@dataclass
+class PFViewConf:
+    """``task.view`` for particle flow: how a calorimeter event becomes PF elements, targets and the
+    rule-based PF's candidates (each a component with its own ``_target_``)."""
+
+    _target_: str = "src.data.pf.PFView"
+    baseline: Any = MISSING
+    jets: Any = MISSING
+    targets: Any = MISSING
+
+
+@dataclass
+class ParticleFlowTaskConf(TaskConf):
+    """``task=particle_flow``: MLPF heads and loss; jets and MET next to the rule-based PF."""
+
+    _target_: str = "src.tasks.particle_flow.ParticleFlowTask"
+    head_hidden: int = MISSING
+    binary_weight: float = MISSING
+    class_gamma: float = MISSING
+    momentum_weight: float = MISSING
+    angle_weight: float = MISSING
+    evaluation: Any = MISSING
+    view: PFViewConf = MISSING
+
+
 SCHEMAS = {
     ("task", "linking"): LinkingTaskConf,
     ("task", "pileup"): PileupTaskConf,
     ("task", "tracking"): TrackingTaskConf,
     ("task", "track_regression"): TrackRegressionTaskConf,
+    ("task", "particle_flow"): ParticleFlowTaskConf,
 }

@@ -11,6 +11,7 @@ from src.data.datamodule import EventDataModule
 from src.data.edm4hep import EDM4hepSource
 from src.data.filtered import FilteredSource
 from src.data.hits import SubsetSpec, TrackMLSource
+from src.data.pf import ClicPFSource
 from src.data.sim_hits import SimulatedHitSource
 from src.data.sources import HeptCmsRawSource, LSTNtupleSource, SimulatedLSSource
 from src.reco.lst import LSTConfig
@@ -219,3 +220,8 @@ def simulated_calo(
     chain = CaloChain(generator, detector, decays=decays, tracks=tracks, clustering=clustering)
     source = SimulatedCaloSource(chain, n_events=n_events, seed=seed, cache_dir=cache_dir)
     return EventDataModule(source, view, **loader)
+
+
+def clic_pf(*, view: Callable, path: str | Path, n_events: int | None, **loader: Any) -> EventDataModule:
+    """PF events of the MLPF CLIC dataset layout (a ``.parquet`` file or a directory of them)."""
+    return EventDataModule(ClicPFSource(path, n_events=n_events), view, **loader)

@@ -40,6 +40,46 @@ class FeatureNormalizer(nn.Module):
         return (x - self.mean) / self.std
 
 
+class TypedFeatureNormalizer(nn.Module):
+    """For objects of several types in one event (PF elements: tracks and clusters), whose columns mean
+    different things per type: column 0 holds the type (1..``object_types``) and passes unchanged; every
+    other column is compressed as sign(v)·log(1 + |v|) (momenta, energies and positions span decades) and
+    standardised with statistics fitted per type on training events (saved in the state dict)."""
+
+    def __init__(self, num_features: int, object_types: int) -> None:
+        super().__init__()
+        self.object_types = object_types
+        self.register_buffer("mean", torch.zeros(object_types, num_features))
+        self.register_buffer("std", torch.ones(object_types, num_features))
+        self.register_buffer("fitted", torch.tensor(False))
+
+    @staticmethod
+    def compress(x: torch.Tensor) -> torch.Tensor:
+        """sign(x)·log(1 + |x|)."""
+        return torch.sign(x) * torch.log1p(x.abs())
+
+    def types(self, x: torch.Tensor) -> torch.Tensor:
+        """0-based type of each row (column 0)."""
+        return x[:, 0].round().long().clamp(1, self.object_types) - 1
+
+    @torch.no_grad()
+    def fit(self, xs: Iterable[torch.Tensor]) -> None:
+        """Fit per-type mean and standard deviation of the compressed columns of all rows of ``xs``."""
+        x = torch.cat([t.double() for t in xs])
+        types, z = self.types(x), self.compress(x)
+        for t in range(self.object_types):
+            rows = z[types == t]
+            if len(rows) > 1:
+                self.mean[t] = rows.mean(0).float()
+                self.std[t] = rows.std(0).clamp_min(1e-6).float()
+        self.fitted.fill_(True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        types = self.types(x)
+        out = (self.compress(x) - self.mean[types]) / self.std[types]
+        return torch.cat([x[:, :1], out[:, 1:]], dim=1)
+
+
 def warmup_cosine(
     optimizer: torch.optim.Optimizer, *, total_steps: int, warmup_fraction: float, min_lr_ratio: float
 ):
@@ -88,7 +128,12 @@ class EventTask(L.LightningModule):
         if not isinstance(backbone, Backbone):
             raise TypeError(f"{type(backbone).__name__} is not a backbone (an nn.Module with out_dim)")
         self.backbone = backbone
-        self.normalizer = FeatureNormalizer(view.inputs.num_features)
+        types = view.inputs.object_types
+        self.normalizer = (
+            TypedFeatureNormalizer(view.inputs.num_features, types)
+            if types > 1
+            else FeatureNormalizer(view.inputs.num_features)
+        )
         self.optimizer_factory = optimizer
         self.view = view
         self.monitor = monitor

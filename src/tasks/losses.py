@@ -138,3 +138,12 @@ def contrastive_loss(anchor: Tensor, other: Tensor, dissimilar: Tensor, *, margi
     dissimilar = dissimilar.to(d.dtype)
     loss = (1 - dissimilar) * d.pow(2) + dissimilar * (margin - d).clamp_min(0.0).pow(2)
     return loss.mean() if loss.numel() else anchor.sum() * 0.0
+
+
+def multiclass_focal_loss(logits: Tensor, targets: Tensor, *, gamma: float = 2.0) -> Tensor:
+    """Per-object multi-class focal loss ``−(1 − p_t)^γ · log p_t`` from logits [N, C] and class ids [N]
+    (``gamma = 0``: the cross-entropy)."""
+    if gamma < 0:
+        raise ValueError(f"gamma must be >= 0, got {gamma}")
+    log_p = torch.log_softmax(logits.float(), dim=-1).gather(1, targets.long()[:, None]).squeeze(1)
+    return -(-torch.expm1(log_p)).clamp_min(0.0).pow(gamma) * log_p

@@ -50,3 +50,17 @@ LINKING_KEYS = {
         for s in ("sig", "pu")
     ),
 }
+PF_KEYS = {
+    f"{prefix}{name}"
+    for prefix in ("test/", "baseline/")
+    for name in (
+        "jet_iqr_over_median",
+        "jet_response_median",
+        "met_iqr_over_median",
+        "met_response_median",
+        "eff_charged_hadron",
+        "fake_charged_hadron",
+        "eff_photon",
+        "fake_photon",
+    )
+}

@@ -14,8 +14,15 @@ import torch
 from src.evaluate import evaluate
 from src.metrics.trackml_score import trackml_score
 from src.train import train
-from tests.conftest import TINY_HITS, TINY_SIM, TINY_TICL, run_config
-from tests.e2e.keys import LINKING_KEYS, PILEUP_KEYS, PROVENANCE, REGRESSION_KEYS, TRACKING_KEYS
+from tests.conftest import TINY_HITS, TINY_PF, TINY_SIM, TINY_TICL, run_config
+from tests.e2e.keys import (
+    LINKING_KEYS,
+    PF_KEYS,
+    PILEUP_KEYS,
+    PROVENANCE,
+    REGRESSION_KEYS,
+    TRACKING_KEYS,
+)
 
 #: (task, model, extra overrides, summary keys): the supported matrix.
 MATRIX = [
@@ -29,6 +36,9 @@ MATRIX = [
     ("track_regression", "transformer_regressor", [*TINY_HITS, "attention=window"], REGRESSION_KEYS),
     ("linking", "gnn_linker", TINY_TICL, LINKING_KEYS),
     ("linking", "punet", TINY_TICL, LINKING_KEYS),
+    ("particle_flow", "mlpf", [*TINY_PF, "attention=full"], PF_KEYS),
+    ("particle_flow", "mlpf", [*TINY_PF, "attention=hept"], PF_KEYS),
+    ("particle_flow", "mlpf", [*TINY_PF, "attention=window"], PF_KEYS),
 ]
 
 
@@ -40,8 +50,10 @@ def _run(overrides: list[str], out: Path, cache: Path) -> tuple[dict[str, float]
 @pytest.mark.parametrize(
     "case", MATRIX, ids=[f"{t}-{m}" + ("-" + e[-1] if "attention" in e[-1] else "") for t, m, e, _ in MATRIX]
 )
-def test_fast_dev_run(tmp_path, session_cache, case: tuple) -> None:
+def test_fast_dev_run(tmp_path, session_cache, request, case: tuple) -> None:
     task, model, extra, keys = case
+    if TINY_PF[0] in extra:
+        request.getfixturevalue("synthetic_pf")
     _, summary = _run(
         [f"task={task}", f"model={model}", "debug=fast_dev_run", *extra], tmp_path, session_cache
     )

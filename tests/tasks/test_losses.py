@@ -1,5 +1,6 @@
 """Asserts the losses of the tasks on hand-computed and degenerate cases: InfoNCE (tracking), the α focal
-loss and the margin contrastive loss (linking)."""
+loss and the margin contrastive loss (linking), the multi-class focal loss of particle flow against the
+cross-entropy."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import math
 import numpy as np
 import pytest
 import torch
+from torch.nn.functional import cross_entropy
 
-from src.tasks.losses import alpha_focal_loss, contrastive_loss, info_nce_loss
+from src.tasks.losses import alpha_focal_loss, contrastive_loss, info_nce_loss, multiclass_focal_loss
 
 
 def test_info_nce_hand_computed() -> None:
@@ -78,3 +80,14 @@ def test_contrastive_loss_hand_computed() -> None:
     # distances after normalising: 0, sqrt(2), 2; margin 2: 0 + (2 - sqrt 2)^2 + 0
     got = contrastive_loss(a, b, dissimilar, margin=2.0)
     assert torch.allclose(got, torch.tensor((2 - 2**0.5) ** 2 / 3))
+
+
+def test_multiclass_focal_loss_is_cross_entropy_at_gamma_zero_and_down_weights_easy_objects() -> None:
+    logits = torch.tensor([[4.0, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, -3.0]])
+    target = torch.tensor([0, 1, 2])
+    ce = cross_entropy(logits, target, reduction="none")
+    torch.testing.assert_close(multiclass_focal_loss(logits, target, gamma=0.0), ce)
+    focal = multiclass_focal_loss(logits, target, gamma=2.0)
+    p = torch.softmax(logits, -1)[torch.arange(3), target]
+    torch.testing.assert_close(focal, (1 - p) ** 2 * ce)
+    assert focal[0] / ce[0] < focal[2] / ce[2]  # the easy object loses most of its weight
