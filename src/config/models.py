@@ -100,6 +100,7 @@ class MLPFModelConf:
     dim_feedforward: int = MISSING
     encoder_hidden: int = MISSING
     dropout: float = MISSING
+    coord_kernel: bool = MISSING
     attention: Any = MISSING
 
 

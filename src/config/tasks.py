@@ -126,6 +126,7 @@ class PFViewConf:
     baseline: Any = MISSING
     jets: Any = MISSING
     targets: Any = MISSING
+    calo_radius: float = MISSING
 
 
 @dataclass

@@ -63,7 +63,9 @@ class PFView:
 
     ``x`` [N, 17] holds the tracks' 16 features (zero-padded) then the clusters' 17, column 0 the element
     type (1 track, 2 cluster; ``inputs.object_types = 2``), raw: the task transforms and normalises.
-    ``coords`` are (η, φ) of the elements. Targets: ``y_class`` (PF_CLASSES index, 0 = none) and ``y_p4``
+    ``coords`` are (η, φ) of the elements where they meet the calorimeter: a cluster's position, a track's
+    helix at radius ``calo_radius`` (mm; φ = φ0 − asin(r·ω/2)), so that a track sits next to its cluster for
+    locality attention and coordinate kernels. Targets: ``y_class`` (PF_CLASSES index, 0 = none) and ``y_p4``
     (pT, η, sin φ, cos φ, E) per element; the baseline likewise as ``cand_class``/``cand_p4``; per event
     ``genjet`` [k, 4], ``genmet`` [1] and, where the event has generator particles, ``gen_visible``
     [k, 5]. ``charge`` is the sign of each track's curvature (0 for clusters).
@@ -71,8 +73,16 @@ class PFView:
     ``baseline``, ``jets`` and ``targets`` define the PF event made from a calorimeter event.
     """
 
-    def __init__(self, *, baseline: RuleBasedPF, jets: JetDefinition, targets: TargetConfig) -> None:
+    def __init__(
+        self,
+        *,
+        baseline: RuleBasedPF,
+        jets: JetDefinition,
+        targets: TargetConfig,
+        calo_radius: float = 1500.0,
+    ) -> None:
         self.baseline, self.jets, self.targets = baseline, jets, targets
+        self.calo_radius = float(calo_radius)
         self.feature_names = PF_FEATURE_NAMES
         self.inputs = InputSpec(
             feature_names=PF_FEATURE_NAMES, coords=("eta", "phi"), periodic=(False, True), object_types=2
@@ -96,10 +106,13 @@ class PFView:
         y_class, y_p4 = particles(np.concatenate([pf["ytarget_track"], pf["ytarget_cluster"]]))
         cand_class, cand_p4 = particles(np.concatenate([pf["ycand_track"], pf["ycand_cluster"]]))
         is_track = np.arange(len(x)) < len(pf["X_track"])
-        charge = np.where(is_track, np.sign(x[:, PF_TRACK_FEATURES.index("omega")]), 0.0)
+        omega = x[:, PF_TRACK_FEATURES.index("omega")]
+        charge = np.where(is_track, np.sign(omega), 0.0)
+        phi = np.arctan2(x[:, 3], x[:, 4])
+        bend = np.where(is_track, np.arcsin(np.clip(0.5 * self.calo_radius * omega, -1.0, 1.0)), 0.0)
         out = {
             "x": x,
-            "coords": np.stack([x[:, 2], np.arctan2(x[:, 3], x[:, 4])], axis=1),
+            "coords": np.stack([x[:, 2], np.remainder(phi - bend + np.pi, 2 * np.pi) - np.pi], axis=1),
             "y_class": y_class,
             "y_p4": y_p4,
             "cand_class": cand_class,

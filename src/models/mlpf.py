@@ -71,6 +71,8 @@ class MLPF(nn.Module):
         dim_feedforward: hidden width of the feed-forward block of each layer.
         encoder_hidden: hidden width of the input encoders.
         dropout: dropout in the encoders and on the layers' residual branches.
+        coord_kernel: augment queries and keys with the elements' coordinates (η, φ), as HEPT does, so
+            attention can start local (a learned width per head); off: MLPF's plain attention.
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class MLPF(nn.Module):
         dim_feedforward: int = 64,
         encoder_hidden: int = 64,
         dropout: float = 0.0,
+        coord_kernel: bool = True,
     ) -> None:
         super().__init__()
         sizes = {"num_heads": num_heads, "head_dim": head_dim, "n_layers": n_layers}
@@ -112,7 +115,7 @@ class MLPF(nn.Module):
                 build_attention(attention, periodic),
                 coords_dim=inputs.coords_dim,
                 periodic=periodic,
-                coord_kernel=False,
+                coord_kernel=coord_kernel,
                 links=None,
                 dropout=dropout,
                 norm_first=True,

@@ -39,6 +39,12 @@ def test_calorimeter_and_clic_layout_events_look_alike(view: PFView, tmp_path) -
         assert torch.all(direct.x[:n_tracks, 16] == 0)  # tracks are padded
         assert torch.all(direct.charge[n_tracks:] == 0)
         assert_close(direct.coords[:, 0], direct.x[:, 2])
+        # a track's phi coordinate is where its helix meets the calorimeter
+        reach = np.isfinite(event["track_calo_x"])
+        calo_phi = np.arctan2(event["track_calo_y"], event["track_calo_x"])[reach]
+        assert_close(
+            direct.coords[:n_tracks, 1][reach], torch.from_numpy(calo_phi).float(), atol=2e-3, rtol=0
+        )
     assert view.inputs.object_types == 2 and view.inputs.num_features == 17
     assert view.inputs.periodic == (False, True)
 

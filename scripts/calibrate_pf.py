@@ -1,0 +1,80 @@
+"""Calibrate the rule-based PF (task.view.baseline) on the training events of a calorimeter dataset.
+
+Composes ``task=particle_flow`` with the given overrides, builds the dataset (simulating what is not cached
+yet), fits the photon and neutral-hadron response and the track–cluster link distance on the *training*
+events (:mod:`src.reco.pf_calibration`) and prints the fitted values as the lines of
+``conf/task/particle_flow.yaml`` (and the defaults of ``RuleBasedPF``) to update. With ``--check`` it also
+prints the baseline's jet and MET response on the validation events before and after.
+
+    python scripts/calibrate_pf.py                                   # the default dataset (sim_calo)
+    python scripts/calibrate_pf.py dataset.n_events=400 --check
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import open_dict
+
+from src import config
+from src.compose import build_datamodule, build_view
+from src.evaluation.particle_flow import ParticleFlowEvaluation
+from src.reco.pf_calibration import fit_calibration
+
+log = logging.getLogger("calibrate_pf")
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+def baseline_response(view, source, indices, jets) -> dict[str, float]:
+    """Jet and MET response of the view's rule-based PF on events ``indices`` of ``source``."""
+    evaluation = ParticleFlowEvaluation(jets=jets)
+    for i in indices:
+        data = view(source.load(i))
+        a = {k: v.numpy() for k, v in data.to_dict().items() if hasattr(v, "numpy")}
+        evaluation.add_event(a, a["cand_class"], a["cand_p4"])
+    m = evaluation.metrics()
+    return {
+        k.removeprefix("baseline/"): m[k] for k in sorted(m) if k.startswith("baseline/") and "_pt" not in k
+    }
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/train.yaml")
+    parser.add_argument("--check", action="store_true", help="baseline response on validation events")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    config.register()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=["task=particle_flow", *args.overrides])
+    with open_dict(cfg):
+        cfg.paths.root_dir = str(CONF.parent)
+    view = build_view(cfg)
+    datamodule = build_datamodule(cfg, view)
+    datamodule.prepare_data()
+    source = datamodule.source
+
+    def calorimeter_events():
+        for i in datamodule.train_idx:
+            yield {k: v.numpy() for k, v in source.load(i).items()}
+
+    calibrated, fit = fit_calibration(calorimeter_events(), view.baseline, targets=view.targets)
+    log.info("Fitted on %d training events: %s", len(datamodule.train_idx), fit)
+    for key in ("link_dr", "em_scale", "hadron_ecal_scale", "hadron_hcal_scale"):
+        print(f"    {key}: {round(getattr(calibrated, key), 3)}")
+    if args.check and datamodule.val_idx:
+        before = baseline_response(view, source, datamodule.val_idx, view.jets)
+        view.baseline = calibrated
+        after = baseline_response(view, source, datamodule.val_idx, view.jets)
+        for key in before:
+            print(f"{key:40s} {before[key]:8.4f} -> {after[key]:8.4f}")
+
+
+if __name__ == "__main__":
+    main()
