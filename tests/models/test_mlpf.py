@@ -1,6 +1,7 @@
 """The MLPF backbone: output shape and the (id, reg) split, one encoder per element type (changing a track's
 features leaves the clusters' encodings alone), each event attended on its own with every attention backend
-(batched = one by one), and gradients reach every parameter."""
+(batched = one by one), gradients reach every parameter, and experiment=mlpf_clic builds the model card's
+size."""
 
 from __future__ import annotations
 
@@ -73,3 +74,16 @@ def test_gradients_reach_every_parameter() -> None:
 def test_bad_sizes_are_refused() -> None:
     with pytest.raises(ValueError, match="must be >= 1"):
         MLPF(INPUTS, attention=FullAttention, n_layers=0)
+
+
+def test_experiment_mlpf_clic_is_the_model_card_size(compose_cfg) -> None:
+    from src.compose import build_task
+
+    cfg = compose_cfg(["experiment=mlpf_clic"])
+    assert cfg.hardware.precision == "bf16-mixed"
+    assert cfg.task.optimizer.lr == 1e-4 and cfg.task.warmup_fraction == 0.0
+    task = build_task(cfg)
+    model = task.backbone
+    assert model.out_splits == (1024, 1024)
+    assert len(model.stacks["id"]) == len(model.stacks["reg"]) == 4
+    assert model.stacks["id"][0].num_heads == 32 and model.stacks["id"][0].head_dim == 32
