@@ -70,7 +70,8 @@ class PFView:
     ``genjet`` [k, 4], ``genmet`` [1] and, where the event has generator particles, ``gen_visible``
     [k, 5]. ``charge`` is the sign of each track's curvature (0 for clusters).
 
-    ``baseline``, ``jets`` and ``targets`` define the PF event made from a calorimeter event.
+    ``baseline``, ``jets``, ``targets`` and ``min_cluster_energy`` (GeV) define the PF event made from a
+    calorimeter event (:func:`src.reco.pf_event.pf_event`).
     """
 
     def __init__(
@@ -98,7 +99,13 @@ class PFView:
                 f"the PF view needs a calorimeter event (gen_*, track_*, cluster_*: dataset=sim_calo or "
                 f"edm4hep) or a CLIC PF event (dataset=clic_pf); this event has {sorted(arrays)[:6]}..."
             )
-        return pf_event(arrays, baseline=self.baseline, jets=self.jets, targets=self.targets)
+        return pf_event(
+            arrays,
+            baseline=self.baseline,
+            jets=self.jets,
+            targets=self.targets,
+            min_cluster_energy=self.min_cluster_energy,
+        )
 
     def __call__(self, event: Event) -> Data:
         pf = self.pf_event(event)

@@ -40,6 +40,22 @@ _CLUSTER_TAIL = (
 )
 
 
+def select_clusters(event: Mapping[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
+    """The event with only the clusters ``keep`` (mask over clusters); hits of the others belong to no
+    cluster (``hit_cluster`` −1), the kept ones are renumbered in order."""
+    keep = np.asarray(keep, dtype=bool)
+    out = dict(event)
+    for key, value in event.items():
+        if key.startswith("cluster_"):
+            out[key] = np.asarray(value)[keep]
+    if "hit_cluster" in event:
+        new = np.full(len(keep) + 1, -1, dtype=np.int32)  # last entry: hits of no cluster stay −1
+        new[np.flatnonzero(keep)] = np.arange(int(keep.sum()), dtype=np.int32)
+        hit_cluster = np.asarray(event["hit_cluster"], dtype=np.int64)
+        out["hit_cluster"] = new[np.where(hit_cluster >= 0, hit_cluster, len(keep))]
+    return out
+
+
 def _column(event: Mapping[str, np.ndarray], key: str, n: int) -> np.ndarray:
     value = np.asarray(event[key], dtype=np.float64)
     if value.shape != (n,):

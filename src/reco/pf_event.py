@@ -1,11 +1,13 @@
 """A calorimeter event as one PF event in the MLPF CLIC dataset's layout (``CLIC_PF_FIELDS``): elements,
 their target particles, the rule-based PF's candidates, generator jets and missing pT.
 
-Generator jets and MET are those of the generator's visible final state: status-1 particles other than
-neutrinos (a particle the detector simulation decayed in flight counts once, as itself). The target
-particles' ``jet_idx`` is the index of their jet among the target jets (−1: in none) and the extra field
-``gen_visible`` [k, 5] keeps the visible generator particles (PDG id, px, py, pz, E) for evaluations that
-look at single particles (photons of a particle gun).
+Clusters below ``min_cluster_energy`` are not elements (their hits count as clustered nowhere, for the
+targets too): the clustering's noise and fragments, which would otherwise outnumber the particles'
+clusters many times. Generator jets and MET are those of the generator's visible final state: status-1
+particles other than neutrinos (a particle the detector simulation decayed in flight counts once, as
+itself). The target particles' ``jet_idx`` is the index of their jet among the target jets (−1: in none)
+and the extra field ``gen_visible`` [k, 5] keeps the visible generator particles (PDG id, px, py, pz, E)
+for evaluations that look at single particles (photons of a particle gun).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from src.event_model import PF_PARTICLE_FEATURES
 from src.reco.jets import JetDefinition, cluster_jets, four_vectors, missing_pt
-from src.reco.pf_elements import cluster_elements, track_elements
+from src.reco.pf_elements import cluster_elements, select_clusters, track_elements
 from src.reco.pf_targets import NEUTRINOS, TargetConfig, assign_targets
 from src.reco.rule_based_pf import RuleBasedPF
 
@@ -55,8 +57,11 @@ def pf_event(
     baseline: RuleBasedPF,
     jets: JetDefinition,
     targets: TargetConfig,
+    min_cluster_energy: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """The PF event (CLIC layout, float32 arrays) of a calorimeter event."""
+    if min_cluster_energy > 0 and "cluster_energy" in event:
+        event = select_clusters(event, np.asarray(event["cluster_energy"]) >= min_cluster_energy)
     x_track, x_cluster = track_elements(event), cluster_elements(event)
     assigned = assign_targets(event, targets)
     ycand_track, ycand_cluster = baseline(event, x_track, x_cluster)

@@ -1,5 +1,6 @@
 """PF elements in the CLIC dataset's definitions: widths 16/17, element type in column 0, cluster angles and
-E_T from the position, track columns in order; events without a collection give zero rows."""
+E_T from the position, track columns in order; events without a collection give zero rows; selecting
+clusters renumbers them and frees the hits of the others."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 from src.event_model import PF_CLUSTER_FEATURES, PF_TRACK_FEATURES
-from src.reco.pf_elements import cluster_elements, track_elements
+from src.reco.pf_elements import cluster_elements, select_clusters, track_elements
 from tests.calo_events import synthetic_calo_event
 
 C = {n: i for i, n in enumerate(PF_CLUSTER_FEATURES)}
@@ -57,3 +58,18 @@ def test_missing_collections_give_no_rows_and_bad_shapes_are_named() -> None:
     event["track_chi2"] = event["track_chi2"][:-1]
     with pytest.raises(ValueError, match="track_chi2"):
         track_elements(event)
+
+
+def test_select_clusters_renumbers_and_frees_hits() -> None:
+    event = synthetic_calo_event(2)
+    n = len(event["cluster_energy"])
+    keep = np.arange(n) % 2 == 0
+    out = select_clusters(event, keep)
+    assert len(out["cluster_energy"]) == keep.sum()
+    np.testing.assert_array_equal(out["cluster_energy"], event["cluster_energy"][keep])
+    old = event["hit_cluster"]
+    dropped = (old >= 0) & ~keep[np.clip(old, 0, None)]
+    assert np.all(out["hit_cluster"][dropped] == -1)
+    kept = (old >= 0) & ~dropped
+    np.testing.assert_array_equal(out["hit_cluster"][kept], old[kept] // 2)
+    assert np.all(out["hit_cluster"][old < 0] == -1)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from src.event_model import PF_CLASS_PDG, PF_CLASSES, PF_PARTICLE_FEATURES
+from src.reco.pf_elements import select_clusters
 from src.reco.pf_targets import TargetConfig, assign_targets, target_particles
 from src.sim.generators import SIMULATED, concat_tables, particle_table
 from tests.calo_events import synthetic_calo_event
@@ -154,6 +155,7 @@ def test_neutrinos_and_soft_particles_are_never_targets() -> None:
 def test_synthetic_events_keep_every_invariant(seed: int) -> None:
     event = synthetic_calo_event(seed, n_particles=40)
     _check_accounting(event)
+    _check_accounting(select_clusters(event, event["cluster_energy"] > 2.0))  # fewer clusters, same rules
     t = assign_targets(event)
     assert len(t.particles) > 10
     # classes by element type: charged on tracks, neutral on clusters
