@@ -81,9 +81,11 @@ class PFView:
         jets: JetDefinition,
         targets: TargetConfig,
         calo_radius: float = 1500.0,
+        min_cluster_energy: float = 0.1,
     ) -> None:
         self.baseline, self.jets, self.targets = baseline, jets, targets
         self.calo_radius = float(calo_radius)
+        self.min_cluster_energy = float(min_cluster_energy)
         self.feature_names = PF_FEATURE_NAMES
         self.inputs = InputSpec(
             feature_names=PF_FEATURE_NAMES, coords=("eta", "phi"), periodic=(False, True), object_types=2
