@@ -127,6 +127,7 @@ class PFViewConf:
     jets: Any = MISSING
     targets: Any = MISSING
     calo_radius: float = MISSING
+    calo_z: float = MISSING
     min_cluster_energy: float = MISSING
 
 

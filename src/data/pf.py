@@ -58,14 +58,38 @@ def particles(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return class_index(rows[:, 0], rows[:, 1]), rows[:, 2:7]
 
 
+def calo_phi(tracks: np.ndarray, radius: float, z: float) -> np.ndarray:
+    """Azimuth of the track elements' helices [n, 16] where they reach the barrel cylinder of ``radius`` or
+    the endcap plane |z| = ``z`` (mm), whichever comes first: φ0 − ω·s/2 at transverse path length s (a
+    looper that never reaches the radius stops after half a turn)."""
+    col = {name: i for i, name in enumerate(PF_TRACK_FEATURES)}
+    omega, tan_lambda = (
+        tracks[:, col["omega"]].astype(np.float64),
+        tracks[:, col["tanLambda"]].astype(np.float64),
+    )
+    half = 0.5 * radius * np.abs(omega)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_barrel = np.where(
+            omega == 0,
+            radius,
+            np.where(half < 1, 2 * np.arcsin(np.minimum(half, 1.0)), np.pi) / np.abs(omega),
+        )
+        s_endcap = np.where(
+            tan_lambda != 0, (np.sign(tan_lambda) * z - tracks[:, col["Z0"]]) / tan_lambda, np.inf
+        )
+    s = np.minimum(s_barrel, np.maximum(s_endcap, 0.0))
+    phi = np.arctan2(tracks[:, col["sin_phi"]], tracks[:, col["cos_phi"]]) - 0.5 * omega * s
+    return np.remainder(phi + np.pi, 2 * np.pi) - np.pi
+
+
 class PFView:
     """PF elements as model inputs, their target particles and the rule-based PF's candidates.
 
     ``x`` [N, 17] holds the tracks' 16 features (zero-padded) then the clusters' 17, column 0 the element
     type (1 track, 2 cluster; ``inputs.object_types = 2``), raw: the task transforms and normalises.
     ``coords`` are (η, φ) of the elements where they meet the calorimeter: a cluster's position, a track's
-    helix at radius ``calo_radius`` (mm; φ = φ0 − asin(r·ω/2)), so that a track sits next to its cluster for
-    locality attention and coordinate kernels. Targets: ``y_class`` (PF_CLASSES index, 0 = none) and ``y_p4``
+    helix where it reaches the barrel (radius ``calo_radius``) or the endcap (|z| = ``calo_z``), mm
+    (:func:`calo_phi`), so that a track sits next to its cluster for locality attention and kernels. Targets: ``y_class`` (PF_CLASSES index, 0 = none) and ``y_p4``
     (pT, η, sin φ, cos φ, E) per element; the baseline likewise as ``cand_class``/``cand_p4``; per event
     ``genjet`` [k, 4], ``genmet`` [1] and, where the event has generator particles, ``gen_visible``
     [k, 5]. ``charge`` is the sign of each track's curvature (0 for clusters).
@@ -81,10 +105,11 @@ class PFView:
         jets: JetDefinition,
         targets: TargetConfig,
         calo_radius: float = 1500.0,
+        calo_z: float = 2307.0,
         min_cluster_energy: float = 0.1,
     ) -> None:
         self.baseline, self.jets, self.targets = baseline, jets, targets
-        self.calo_radius = float(calo_radius)
+        self.calo_radius, self.calo_z = float(calo_radius), float(calo_z)
         self.min_cluster_energy = float(min_cluster_energy)
         self.feature_names = PF_FEATURE_NAMES
         self.inputs = InputSpec(
@@ -115,13 +140,12 @@ class PFView:
         y_class, y_p4 = particles(np.concatenate([pf["ytarget_track"], pf["ytarget_cluster"]]))
         cand_class, cand_p4 = particles(np.concatenate([pf["ycand_track"], pf["ycand_cluster"]]))
         is_track = np.arange(len(x)) < len(pf["X_track"])
-        omega = x[:, PF_TRACK_FEATURES.index("omega")]
-        charge = np.where(is_track, np.sign(omega), 0.0)
+        charge = np.where(is_track, np.sign(x[:, PF_TRACK_FEATURES.index("omega")]), 0.0)
         phi = np.arctan2(x[:, 3], x[:, 4])
-        bend = np.where(is_track, np.arcsin(np.clip(0.5 * self.calo_radius * omega, -1.0, 1.0)), 0.0)
+        phi[is_track] = calo_phi(x[is_track], self.calo_radius, self.calo_z)
         out = {
             "x": x,
-            "coords": np.stack([x[:, 2], np.remainder(phi - bend + np.pi, 2 * np.pi) - np.pi], axis=1),
+            "coords": np.stack([x[:, 2], phi], axis=1),
             "y_class": y_class,
             "y_p4": y_p4,
             "cand_class": cand_class,
