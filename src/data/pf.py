@@ -61,7 +61,7 @@ def particles(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def calo_phi(tracks: np.ndarray, radius: float, z: float) -> np.ndarray:
     """Azimuth of the track elements' helices [n, 16] where they reach the barrel cylinder of ``radius`` or
     the endcap plane |z| = ``z`` (mm), whichever comes first: φ0 − ω·s/2 at transverse path length s (a
-    looper that never reaches the radius stops after half a turn)."""
+    looper reaches the endcap after as many turns as it takes; one that reaches neither keeps φ0)."""
     col = {name: i for i, name in enumerate(PF_TRACK_FEATURES)}
     omega, tan_lambda = (
         tracks[:, col["omega"]].astype(np.float64),
@@ -78,6 +78,7 @@ def calo_phi(tracks: np.ndarray, radius: float, z: float) -> np.ndarray:
             tan_lambda != 0, (np.sign(tan_lambda) * z - tracks[:, col["Z0"]]) / tan_lambda, np.inf
         )
     s = np.minimum(s_barrel, np.maximum(s_endcap, 0.0))
+    s = np.where(np.isfinite(s), s, 0.0)
     phi = np.arctan2(tracks[:, col["sin_phi"]], tracks[:, col["cos_phi"]]) - 0.5 * omega * s
     return np.remainder(phi + np.pi, 2 * np.pi) - np.pi
 
@@ -89,8 +90,8 @@ class PFView:
     type (1 track, 2 cluster; ``inputs.object_types = 2``), raw: the task transforms and normalises.
     ``coords`` are (η, φ) of the elements where they meet the calorimeter: a cluster's position, a track's
     helix where it reaches the barrel (radius ``calo_radius``) or the endcap (|z| = ``calo_z``), mm
-    (:func:`calo_phi`), so that a track sits next to its cluster for locality attention and kernels. Targets: ``y_class`` (PF_CLASSES index, 0 = none) and ``y_p4``
-    (pT, η, sin φ, cos φ, E) per element; the baseline likewise as ``cand_class``/``cand_p4``; per event
+    (:func:`calo_phi`), so that a track sits next to its cluster for locality attention and kernels.
+    Targets: ``y_class`` (PF_CLASSES index, 0 = none) and ``y_p4`` (pT, η, sin φ, cos φ, E) per element; the baseline likewise as ``cand_class``/``cand_p4``; per event
     ``genjet`` [k, 4], ``genmet`` [1] and, where the event has generator particles, ``gen_visible``
     [k, 5]. ``charge`` is the sign of each track's curvature (0 for clusters).
 
