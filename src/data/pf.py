@@ -72,7 +72,7 @@ def calo_phi(tracks: np.ndarray, radius: float, z: float) -> np.ndarray:
         s_barrel = np.where(
             omega == 0,
             radius,
-            np.where(half < 1, 2 * np.arcsin(np.minimum(half, 1.0)), np.pi) / np.abs(omega),
+            np.where(half < 1, 2 * np.arcsin(np.minimum(half, 1.0)), np.inf) / np.abs(omega),
         )
         s_endcap = np.where(
             tan_lambda != 0, (np.sign(tan_lambda) * z - tracks[:, col["Z0"]]) / tan_lambda, np.inf
@@ -91,9 +91,10 @@ class PFView:
     ``coords`` are (η, φ) of the elements where they meet the calorimeter: a cluster's position, a track's
     helix where it reaches the barrel (radius ``calo_radius``) or the endcap (|z| = ``calo_z``), mm
     (:func:`calo_phi`), so that a track sits next to its cluster for locality attention and kernels.
-    Targets: ``y_class`` (PF_CLASSES index, 0 = none) and ``y_p4`` (pT, η, sin φ, cos φ, E) per element; the baseline likewise as ``cand_class``/``cand_p4``; per event
-    ``genjet`` [k, 4], ``genmet`` [1] and, where the event has generator particles, ``gen_visible``
-    [k, 5]. ``charge`` is the sign of each track's curvature (0 for clusters).
+    Targets: ``y_class`` (PF_CLASSES index, 0 = none) and ``y_p4`` (pT, η, sin φ, cos φ, E) per element;
+    the baseline likewise as ``cand_class``/``cand_p4``; per event ``genjet`` [k, 4], ``genmet`` [1] and,
+    where the event has generator particles, ``gen_visible`` [k, 5]. ``charge`` is the sign of each
+    track's curvature (0 for clusters).
 
     ``baseline``, ``jets``, ``targets`` and ``min_cluster_energy`` (GeV) define the PF event made from a
     calorimeter event (:func:`src.reco.pf_event.pf_event`).
