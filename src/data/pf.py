@@ -60,8 +60,9 @@ def particles(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def calo_phi(tracks: np.ndarray, radius: float, z: float) -> np.ndarray:
     """Azimuth of the track elements' helices [n, 16] where they reach the barrel cylinder of ``radius`` or
-    the endcap plane |z| = ``z`` (mm), whichever comes first: φ0 − ω·s/2 at transverse path length s (a
-    looper reaches the endcap after as many turns as it takes; one that reaches neither keeps φ0)."""
+    the endcap plane |z| = ``z`` (mm), whichever comes first: the azimuth of the helix point at transverse
+    path length s from the perigee (a looper reaches the endcap after as many turns as it takes; one that
+    reaches neither keeps φ0)."""
     col = {name: i for i, name in enumerate(PF_TRACK_FEATURES)}
     omega, tan_lambda = (
         tracks[:, col["omega"]].astype(np.float64),
@@ -79,7 +80,9 @@ def calo_phi(tracks: np.ndarray, radius: float, z: float) -> np.ndarray:
         )
     s = np.minimum(s_barrel, np.maximum(s_endcap, 0.0))
     s = np.where(np.isfinite(s), s, 0.0)
-    phi = np.arctan2(tracks[:, col["sin_phi"]], tracks[:, col["cos_phi"]]) - 0.5 * omega * s
+    # position after path s: (2/ω) sin(ωs/2) along φ0 − ωs/2, which points backwards past each half turn
+    flip = np.where(np.sin(0.5 * np.abs(omega) * s) < 0, np.pi, 0.0)
+    phi = np.arctan2(tracks[:, col["sin_phi"]], tracks[:, col["cos_phi"]]) - 0.5 * omega * s + flip
     return np.remainder(phi + np.pi, 2 * np.pi) - np.pi
 
 
