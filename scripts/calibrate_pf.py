@@ -60,11 +60,14 @@ def main() -> None:
     datamodule.prepare_data()
     source = datamodule.source
 
-    def calorimeter_events():
-        for i in datamodule.train_idx:
-            yield {k: v.numpy() for k, v in source.load(i).items()}
-
-    calibrated, fit = fit_calibration(calorimeter_events(), view.baseline, targets=view.targets)
+    events = [{k: v.numpy() for k, v in source.load(i).items()} for i in datamodule.train_idx]
+    calibrated, fit = fit_calibration(
+        events,
+        view.baseline,
+        targets=view.targets,
+        jets=view.jets,
+        min_cluster_energy=view.min_cluster_energy,
+    )
     log.info("Fitted on %d training events: %s", len(datamodule.train_idx), fit)
     for key in ("link_dr", "em_scale", "hadron_ecal_scale", "hadron_hcal_scale"):
         print(f"    {key}: {round(getattr(calibrated, key), 3)}")

@@ -1,25 +1,26 @@
 """A rule-based particle flow: the classical reconstruction MLPF is measured against.
 
-1. **Links.** Each track is extrapolated to the calorimeter entrance (``track_calo_x/y/z``) and linked to
-   the nearest cluster in (η, φ) seen from the origin, within ``link_dr``; a cluster may collect several
-   tracks.
-2. **Charged particles.** Every track becomes a charged particle with its own momentum: an *electron*
-   when it is the only track of an electromagnetic cluster (ECAL fraction ≥ ``em_fraction``) whose
-   calibrated energy matches the momentum (E/p in ``electron_ep``), a *muon* when its momentum is at least
-   ``muon_min_p`` and it deposits no more than a minimum-ionising particle would (its cluster's calibrated
-   energy, alone, below ``muon_max_energy`` and below ``muon_max_fraction`` of its momentum, or no
-   cluster at all), else a *charged hadron*.
-3. **Neutral particles.** A cluster's calibrated energy is ``em_scale``·E for an electromagnetic cluster,
-   else ``hadron_ecal_scale``·E_ECAL + ``hadron_hcal_scale``·E_HCAL + E_other (the calorimeter's response
-   to hadrons, :func:`calibrated_energy`). The energy beyond what its linked tracks' momenta explain, if it
-   exceeds ``n_sigma`` times the expected resolution ``stochastic``·√Σp (and ``min_neutral_energy``),
-   becomes a neutral particle on the cluster, along the cluster's direction: a photon for an
-   electromagnetic cluster, else a neutral hadron. An unlinked cluster above ``min_neutral_energy`` is a
-   photon or a neutral hadron likewise.
+1. **Links and blocks.** Each track is extrapolated to the calorimeter entrance (``track_calo_x/y/z``) and
+   linked to every cluster within ``link_dr`` in (η, φ) seen from the origin (a hadron shower often
+   fragments into several clusters); tracks and clusters connected by links form a *block*.
+2. **Calibration.** A cluster's calibrated energy is ``em_scale``·E when it is electromagnetic (ECAL
+   fraction ≥ ``em_fraction``), else ``hadron_ecal_scale``·E_ECAL + ``hadron_hcal_scale``·E_HCAL + E_other
+   (the calorimeter's response to hadrons).
+3. **Charged particles.** Every track becomes a charged particle with its own momentum: an *electron*
+   when it is alone in a block whose clusters are electromagnetic and whose calibrated energy matches the
+   momentum (E/p in ``electron_ep``), a *muon* when its momentum is at least ``muon_min_p`` and it is alone
+   in a block holding no more than a minimum-ionising particle deposits (below ``muon_max_energy`` and
+   ``muon_max_fraction`` of its momentum) or in none, else a *charged hadron*.
+4. **Neutral particles.** The calibrated energy of a block beyond its tracks' momenta, if it exceeds
+   ``n_sigma`` times the expected resolution ``stochastic``·√Σp (and ``min_neutral_energy``), becomes one
+   neutral particle on the block's most energetic cluster that is nearest to none of its tracks (else its
+   most energetic cluster), along that cluster's direction: a photon if that cluster is electromagnetic,
+   else a neutral hadron. A cluster linked to no track is a photon or a neutral hadron of its calibrated
+   energy when that exceeds ``min_neutral_energy``.
 
-The calibration constants are measured on simulated events by ``scripts/calibrate_pf.py`` (training
-events only) and written into the task config. Output: one PF_PARTICLE_FEATURES row per element (zeros:
-no particle), as the CLIC files' ``ycand_*``.
+The calibration constants and the link distance are measured on simulated training events by
+``scripts/calibrate_pf.py``. Output: one PF_PARTICLE_FEATURES row per element (zeros: no particle), as the
+CLIC files' ``ycand_*``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from src.event_model import PF_CLUSTER_FEATURES, PF_PARTICLE_FEATURES, PF_TRACK_FEATURES
 from src.metrics.particle_flow import delta_r
@@ -38,6 +41,18 @@ _T = {name: i for i, name in enumerate(PF_TRACK_FEATURES)}
 _C = {name: i for i, name in enumerate(PF_CLUSTER_FEATURES)}
 _P = {name: i for i, name in enumerate(PF_PARTICLE_FEATURES)}
 MASS = {"charged_hadron": 0.13957, "electron": 0.000511, "muon": 0.10566}
+
+
+@dataclass(frozen=True)
+class Links:
+    """Track–cluster links of an event: ``distance`` [tracks, clusters] (ΔR, inf where the track never
+    reaches the calorimeter), ``linked`` (distance < link_dr), each track's ``nearest`` linked cluster
+    (−1: none) and each element's ``block`` (tracks first, then clusters)."""
+
+    distance: np.ndarray
+    linked: np.ndarray
+    nearest: np.ndarray
+    block: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -67,28 +82,40 @@ class RuleBasedPF:
         )
         return np.where(em, self.em_scale * energy, hadronic), em
 
-    def links(self, event: Mapping[str, np.ndarray], clusters: np.ndarray) -> np.ndarray:
-        """Cluster linked to each track (−1: none)."""
-        n_tracks = len(event.get("track_pt", ()))
-        link = np.full(n_tracks, -1, dtype=np.int64)
-        if n_tracks == 0 or not len(clusters):
-            return link
-        x, y, z = (np.asarray(event[f"track_calo_{c}"], dtype=np.float64) for c in "xyz")
-        eta, phi, _ = position_angles(x, y, z)
-        c_eta, c_phi = (
-            clusters[:, _C["eta"]],
-            np.arctan2(clusters[:, _C["sin_phi"]], clusters[:, _C["cos_phi"]]),
-        )
-        dr = delta_r(eta[:, None], phi[:, None], c_eta[None], c_phi[None])
-        dr[~np.isfinite(dr)] = np.inf  # a track that never reaches the calorimeter (NaN entrance point)
-        nearest = np.argmin(dr, axis=1)
-        close = dr[np.arange(n_tracks), nearest] < self.link_dr
-        link[close] = nearest[close]
-        return link
+    def links(self, event: Mapping[str, np.ndarray], clusters: np.ndarray) -> Links:
+        """Links and blocks of an event's tracks (``track_calo_*``) and cluster elements."""
+        n, m = len(event.get("track_pt", ())), len(clusters)
+        distance = np.full((n, m), np.inf)
+        if n and m:
+            x, y, z = (np.asarray(event[f"track_calo_{c}"], dtype=np.float64) for c in "xyz")
+            eta, phi, _ = position_angles(x, y, z)
+            c_phi = np.arctan2(clusters[:, _C["sin_phi"]], clusters[:, _C["cos_phi"]])
+            distance = delta_r(eta[:, None], phi[:, None], clusters[None, :, _C["eta"]], c_phi[None])
+            distance[~np.isfinite(distance)] = np.inf  # a track that never reaches the calorimeter
+        linked = distance < self.link_dr
+        nearest = np.where(linked.any(axis=1), np.argmin(distance, axis=1) if m else -1, -1)
+        t, c = np.nonzero(linked)
+        graph = coo_matrix((np.ones(len(t)), (t, n + c)), shape=(n + m, n + m))
+        _, block = connected_components(graph, directed=False)
+        return Links(distance, linked, nearest, block)
 
     def _mip(self, energy: float, p: float) -> bool:
-        """Whether a track's cluster energy is no more than a muon's."""
+        """Whether a track's block energy is no more than a muon's."""
         return energy < min(self.muon_max_energy, self.muon_max_fraction * p)
+
+    def _track_class(self, p: float, n_tracks: int, energy: float, em: bool, has_clusters: bool) -> str:
+        """Class of a track in a block of ``n_tracks`` tracks and calibrated cluster ``energy``."""
+        alone = n_tracks == 1
+        if (
+            alone
+            and has_clusters
+            and em
+            and self.electron_ep[0] <= energy / max(p, 1e-12) <= self.electron_ep[1]
+        ):
+            return "electron"
+        if p >= self.muon_min_p and alone and (not has_clusters or self._mip(energy, p)):
+            return "muon"
+        return "charged_hadron"
 
     def __call__(
         self, event: Mapping[str, np.ndarray], tracks: np.ndarray, clusters: np.ndarray
@@ -97,35 +124,42 @@ class RuleBasedPF:
         n, m = len(tracks), len(clusters)
         out_tracks = np.zeros((n, len(PF_PARTICLE_FEATURES)), dtype=np.float32)
         out_clusters = np.zeros((m, len(PF_PARTICLE_FEATURES)), dtype=np.float32)
-        link = self.links(event, clusters)
+        links = self.links(event, clusters)
         calibrated, em = self.calibrated_energy(clusters)
         p = tracks[:, _T["p"]].astype(np.float64)
-        n_linked = np.bincount(link[link >= 0], minlength=m)
-        for t in range(n):
-            c = link[t]
-            alone = c >= 0 and n_linked[c] == 1
-            ep = calibrated[c] / max(p[t], 1e-12) if c >= 0 else 0.0
-            if alone and em[c] and self.electron_ep[0] <= ep <= self.electron_ep[1]:
-                cls = "electron"
-            elif p[t] >= self.muon_min_p and (c < 0 or (alone and self._mip(calibrated[c], p[t]))):
-                cls = "muon"
-            else:
-                cls = "charged_hadron"
-            row = out_tracks[t]
-            row[_P["PDG"]] = CLASS_PDG[cls]
-            row[_P["charge"]] = np.sign(tracks[t, _T["omega"]]) or 1.0
-            for k in ("pt", "eta", "sin_phi", "cos_phi"):
-                row[_P[k]] = tracks[t, _T[k]]
-            row[_P["energy"]] = np.hypot(p[t], MASS[cls])
-        explained = np.bincount(link[link >= 0], weights=p[link >= 0], minlength=m)
-        threshold = np.maximum(self.n_sigma * self.stochastic * np.sqrt(explained), self.min_neutral_energy)
-        excess = calibrated - explained
-        for c in np.flatnonzero(excess > threshold):
-            row = out_clusters[c]
-            row[_P["PDG"]] = CLASS_PDG["photon" if em[c] else "neutral_hadron"]
-            eta = clusters[c, _C["eta"]]
-            row[_P["pt"]] = excess[c] / np.cosh(eta)
-            row[_P["eta"]] = eta
-            row[_P["sin_phi"]], row[_P["cos_phi"]] = clusters[c, _C["sin_phi"]], clusters[c, _C["cos_phi"]]
-            row[_P["energy"]] = excess[c]
+        track_block, cluster_block = links.block[:n], links.block[n:]
+        for b in np.unique(links.block):
+            ts, cs = np.flatnonzero(track_block == b), np.flatnonzero(cluster_block == b)
+            energy = float(calibrated[cs].sum())
+            block_em = bool(len(cs)) and bool(em[cs].all())
+            for t in ts:
+                cls = self._track_class(p[t], len(ts), energy, block_em, bool(len(cs)))
+                row = out_tracks[t]
+                row[_P["PDG"]] = CLASS_PDG[cls]
+                row[_P["charge"]] = np.sign(tracks[t, _T["omega"]]) or 1.0
+                for k in ("pt", "eta", "sin_phi", "cos_phi"):
+                    row[_P[k]] = tracks[t, _T[k]]
+                row[_P["energy"]] = np.hypot(p[t], MASS[cls])
+            if not len(cs):
+                continue
+            explained = float(p[ts].sum())
+            excess = energy - explained
+            threshold = self.min_neutral_energy
+            if len(ts):
+                threshold = max(threshold, self.n_sigma * self.stochastic * np.sqrt(explained))
+            if excess <= threshold:
+                continue
+            free = np.setdiff1d(cs, links.nearest[ts])
+            c = (free if len(free) else cs)[np.argmax(calibrated[free if len(free) else cs])]
+            self._neutral(out_clusters[c], clusters[c], excess, em[c])
         return out_tracks, out_clusters
+
+    @staticmethod
+    def _neutral(row: np.ndarray, cluster: np.ndarray, energy: float, em: bool) -> None:
+        """Fill ``row`` with a neutral particle of ``energy`` along the cluster's direction."""
+        row[_P["PDG"]] = CLASS_PDG["photon" if em else "neutral_hadron"]
+        eta = cluster[_C["eta"]]
+        row[_P["pt"]] = energy / np.cosh(eta)
+        row[_P["eta"]] = eta
+        row[_P["sin_phi"]], row[_P["cos_phi"]] = cluster[_C["sin_phi"]], cluster[_C["cos_phi"]]
+        row[_P["energy"]] = energy

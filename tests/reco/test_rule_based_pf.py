@@ -1,5 +1,6 @@
-"""The rule-based PF on hand-made elements: track–cluster links, electron and muon identification, the
-neutral excess of a cluster beyond its tracks' momenta, unlinked clusters as photons or neutral hadrons."""
+"""The rule-based PF on hand-made elements: track–cluster links and blocks, electron and muon
+identification, the neutral excess of a block beyond its tracks' momenta, unlinked clusters as photons or
+neutral hadrons."""
 
 from __future__ import annotations
 
@@ -89,3 +90,15 @@ def test_calibration_and_resolution_threshold() -> None:
 
 def pf_neutrals(pf: RuleBasedPF, event: dict, tracks: np.ndarray, clusters: np.ndarray) -> list[float]:
     return pf(event, tracks, clusters)[1][:, P["PDG"]].tolist()
+
+
+def test_fragments_of_one_shower_form_one_block() -> None:
+    # a 10 GeV pion whose shower split into two clusters (6 + 5 GeV) both within link_dr: one block, 1 GeV
+    # excess < 0.5 sqrt(10): no neutral; with a tighter link the second fragment would become a neutral
+    tracks = np.stack([_track(10.0, 0.0, 0.0)])
+    clusters = np.stack([_cluster(6.0, 1.0, 0.0, 0.01), _cluster(5.0, 0.5, 0.05, -0.04)])
+    event = _calo([0.0], [0.0])
+    assert pf_neutrals(RuleBasedPF(link_dr=0.1), event, tracks, clusters) == [0, 0]
+    assert pf_neutrals(RuleBasedPF(link_dr=0.03), event, tracks, clusters) == [0, PDG["neutral_hadron"]]
+    links = RuleBasedPF(link_dr=0.1).links(event, clusters)
+    assert links.block.tolist() == [0, 0, 0] and links.nearest.tolist() == [0]
