@@ -9,8 +9,9 @@
 3. **Charged particles.** Every track becomes a charged particle with its own momentum: an *electron*
    when it is alone in a block whose clusters are electromagnetic and whose calibrated energy matches the
    momentum (E/p in ``electron_ep``), a *muon* when its momentum is at least ``muon_min_p`` and it is alone
-   in a block holding no more than a minimum-ionising particle deposits (below ``muon_max_energy`` and
-   ``muon_max_fraction`` of its momentum) or in none, else a *charged hadron*.
+   in a block whose clusters hold no more than a minimum-ionising particle deposits (below
+   ``muon_max_energy`` and ``muon_max_fraction`` of its momentum), else a *charged hadron* (a track that
+   reaches no cluster too: without a muon system, a hadron whose shower was missed is the likelier).
 4. **Neutral particles.** The calibrated energy of a block beyond its tracks' momenta, if it exceeds
    ``n_sigma`` times the expected resolution ``stochastic``·√Σp (and ``min_neutral_energy``), becomes one
    neutral particle on the block's most energetic cluster that is nearest to none of its tracks (else its
@@ -113,7 +114,7 @@ class RuleBasedPF:
             and self.electron_ep[0] <= energy / max(p, 1e-12) <= self.electron_ep[1]
         ):
             return "electron"
-        if p >= self.muon_min_p and alone and (not has_clusters or self._mip(energy, p)):
+        if p >= self.muon_min_p and alone and has_clusters and self._mip(energy, p):
             return "muon"
         return "charged_hadron"
 

@@ -52,7 +52,7 @@ def test_each_rule() -> None:
         _track(10.0, 0.0, 0.0),       # pion into a hadronic cluster of 18 GeV: 8 GeV neutral hadron excess
         _track(8.0, 1.0, 1.0, -1.0),  # electron: alone in an EM cluster with E/p = 1
         _track(12.0, -1.0, 2.0),      # muon: alone in a 1.5 GeV cluster
-        _track(5.0, 0.5, -2.0),       # reaches no cluster: muon (p >= 2 GeV, no deposit)
+        _track(5.0, 0.5, -2.0),       # reaches no cluster: charged hadron
     ])  # fmt: skip
     clusters = np.stack([
         _cluster(18.0, 4.0, 0.01, 0.01),
@@ -63,7 +63,8 @@ def test_each_rule() -> None:
     ])  # fmt: skip
     event = _calo([0.0, 1.0, -1.0, 0.5], [0.0, 1.0, 2.0, -2.0])
     cand_t, cand_c = pf(event, tracks, clusters)
-    assert cand_t[:, P["PDG"]].tolist() == [PDG["charged_hadron"], PDG["electron"], PDG["muon"], PDG["muon"]]
+    expected = [PDG["charged_hadron"], PDG["electron"], PDG["muon"], PDG["charged_hadron"]]
+    assert cand_t[:, P["PDG"]].tolist() == expected
     assert cand_t[:, P["charge"]].tolist() == [1, -1, 1, 1]
     assert cand_t[0, P["energy"]] == pytest.approx(np.hypot(10.0, 0.13957), rel=1e-6)
     assert cand_c[:, P["PDG"]].tolist() == [PDG["neutral_hadron"], 0, 0, PDG["photon"], 0]
