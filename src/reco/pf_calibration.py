@@ -1,8 +1,9 @@
 """Calibration of the rule-based PF on simulated events (training events only): the calorimeter's response
 to photons and to neutral hadrons, then the track–cluster link distance.
 
-* ``em_scale``: median of E_target / E_cluster over clusters whose target is a photon, that no track
-  reaches and whose ECAL fraction makes them electromagnetic;
+* ``em_scale``: least squares E_target ≈ s·E_cluster (so energetic photons weigh most, as in jets) over
+  clusters whose target is a photon, that no track reaches and whose ECAL fraction makes them
+  electromagnetic;
 * ``hadron_ecal_scale``, ``hadron_hcal_scale``: least squares E_target ≈ a·E_ECAL + b·E_HCAL + E_other over
   the hadronic clusters (not electromagnetic) whose target is a neutral hadron and that no track reaches;
 * ``link_dr``: of the candidate distances, the one that gives the calibrated PF the smallest jet response
@@ -75,7 +76,7 @@ def fit_calibration(
     fitted: dict[str, float] = {"n_photon_clusters": len(photons), "n_hadron_clusters": len(hadrons)}
     if photons:
         e_true, e_cluster = np.asarray(photons).T
-        fitted["em_scale"] = float(np.median(e_true / np.maximum(e_cluster, 1e-9)))
+        fitted["em_scale"] = float(np.dot(e_true, e_cluster) / max(np.dot(e_cluster, e_cluster), 1e-12))
     if len(hadrons) >= 2:
         e_true, ecal, hcal, other = np.asarray(hadrons).T
         (a, b), *_ = np.linalg.lstsq(np.stack([ecal, hcal], axis=1), e_true - other, rcond=None)
