@@ -4,8 +4,9 @@ to photons and to neutral hadrons, then the track–cluster link distance.
 * ``em_scale``: least squares E_target ≈ s·E_cluster (so energetic photons weigh most, as in jets) over
   clusters whose target is a photon, that no track reaches and whose ECAL fraction makes them
   electromagnetic;
-* ``hadron_ecal_scale``, ``hadron_hcal_scale``: least squares E_target ≈ a·E_ECAL + b·E_HCAL + E_other over
-  the hadronic clusters (not electromagnetic) whose target is a neutral hadron and that no track reaches;
+* ``hadron_ecal_scale``, ``hadron_hcal_scale``: non-negative least squares E_target ≈ a·E_ECAL + b·E_HCAL +
+  E_other over the hadronic clusters (not electromagnetic) whose target is a neutral hadron and that no
+  track reaches;
 * ``link_dr``: of the candidate distances, the one that gives the calibrated PF the smallest jet response
   IQR/median on the same events (jets of ``jets`` matched to the generator jets within ΔR < 0.1).
 """
@@ -16,6 +17,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from scipy.optimize import nnls
 
 from src.event_model import PF_CLASS_PDG, PF_CLASSES, PF_CLUSTER_FEATURES, PF_PARTICLE_FEATURES
 from src.metrics.particle_flow import match_by_dr, response_summary
@@ -79,7 +81,7 @@ def fit_calibration(
         fitted["em_scale"] = float(np.dot(e_true, e_cluster) / max(np.dot(e_cluster, e_cluster), 1e-12))
     if len(hadrons) >= 2:
         e_true, ecal, hcal, other = np.asarray(hadrons).T
-        (a, b), *_ = np.linalg.lstsq(np.stack([ecal, hcal], axis=1), e_true - other, rcond=None)
+        (a, b), _ = nnls(np.stack([ecal, hcal], axis=1), e_true - other)
         fitted["hadron_ecal_scale"], fitted["hadron_hcal_scale"] = float(a), float(b)
     calibrated = dataclasses.replace(base, **{k: v for k, v in fitted.items() if not k.startswith("n_")})
     resolution = []

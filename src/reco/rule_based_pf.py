@@ -66,9 +66,9 @@ class RuleBasedPF:
     hadron_ecal_scale: float = 1.0
     hadron_hcal_scale: float = 1.0
     electron_ep: Sequence[float] = (0.7, 1.3)
-    muon_min_p: float = 2.0
+    muon_min_p: float = 6.0
     muon_max_energy: float = 3.0
-    muon_max_fraction: float = 0.5
+    muon_max_fraction: float = 0.3
     stochastic: float = 0.5
     n_sigma: float = 1.0
     min_neutral_energy: float = 0.5
