@@ -1,8 +1,8 @@
 """Calibrate the rule-based PF (task.view.baseline) on the training events of a calorimeter dataset.
 
 Composes ``task=particle_flow`` with the given overrides, builds the dataset (simulating what is not cached
-yet), fits the photon and neutral-hadron response and the track–cluster link distance on the *training*
-events (:mod:`src.reco.pf_calibration`) and prints the fitted values as the lines of
+yet), fits the photon and neutral-hadron response and then tunes the constants for the best jets on the
+*training* events (:mod:`src.reco.pf_calibration`) and prints the values as the lines of
 ``conf/task/particle_flow.yaml`` (and the defaults of ``RuleBasedPF``) to update. With ``--check`` it also
 prints the baseline's jet and MET response on the validation events before and after.
 
