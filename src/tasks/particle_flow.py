@@ -4,7 +4,9 @@ a particle, its class, and its kinematics.
 Heads (MLPF's): particle/no-particle (2 logits) and class (PF_CLASSES logits) on the identification
 embedding; on the regression embedding, pT and E as log-ratios to the element's own (its pT or E_T, its p
 or E; one head per element type) and η, sin φ, cos φ as linear corrections of the element's values,
-``v·(1 + a) + b``. The energy is kept at or above the predicted momentum: log(E/E_elem) =
+``v·(1 + a) + b``. The last layer of every regression head starts at zero, so an untrained model
+reproduces its elements' own measurements (a track's momentum is already the best estimate of its
+particle's). The energy is kept at or above the predicted momentum: log(E/E_elem) =
 log(|p|/E_elem) + ReLU(head) with |p| from the (detached) pT and η. A backbone with ``out_splits`` (the
 MLPF model) gives the two embeddings side by side; any other backbone feeds both kinds of heads.
 
