@@ -4,9 +4,12 @@ a particle, its class, and its kinematics.
 Heads (MLPF's): particle/no-particle (2 logits) and class (PF_CLASSES logits) on the identification
 embedding; on the regression embedding, pT and E as log-ratios to the element's own (its pT or E_T, its p
 or E; one head per element type) and η, sin φ, cos φ as linear corrections of the element's values,
-``v·(1 + a) + b``. The last layer of every regression head starts at zero, so an untrained model
-reproduces its elements' own measurements (a track's momentum is already the best estimate of its
-particle's). The energy is kept at or above the predicted momentum: log(E/E_elem) =
+``v + σ·(a·v + b)``. Each regression output is scaled by σ, the spread of its target about the element's
+own value for that element type, measured on training events (``target_scale``, saved with the model): a
+track's momentum is already within a fraction of a percent of its particle's, a cluster's energy off by
+tens of percent, and one optimiser step should move either by a comparable fraction of its spread. The
+last layer of every regression head starts at zero, so an untrained model reproduces its elements' own
+measurements. The energy is kept at or above the predicted momentum: log(E/E_elem) =
 log(|p|/E_elem) + ReLU(head) with |p| from the (detached) pT and η. A backbone with ``out_splits`` (the
 MLPF model) gives the two embeddings side by side; any other backbone feeds both kinds of heads.
 
@@ -17,6 +20,8 @@ E ratios (weight 1) and on η, sin φ, cos φ (weight 0.01), averaged over true 
 """
 
 from __future__ import annotations
+
+import logging
 
 import torch
 from torch import Tensor, nn
@@ -31,7 +36,10 @@ from src.tasks.losses import multiclass_focal_loss
 
 #: Element columns of (pT or E_T, η, sin φ, cos φ, p or E), the same for every element type.
 PT, ETA, SIN, COS, ENERGY = 1, 2, 3, 4, 5
+#: The regression targets, in the order of ``target_scale``'s columns.
+TARGETS = ("log_pt", "eta", "sin_phi", "cos_phi", "log_energy")
 _EPS = 1e-3
+log = logging.getLogger(__name__)
 
 
 class ParticleFlowTask(EventTask):
@@ -62,9 +70,36 @@ class ParticleFlowTask(EventTask):
         self.head_angles = nn.ModuleDict(
             {k: ffn(d_reg, 2, head_hidden) for k in ("eta", "sin_phi", "cos_phi")}
         )
+        self.register_buffer("target_scale", torch.ones(types, len(TARGETS)))
+        self.register_buffer("target_scale_fitted", torch.tensor(False))
         self.evaluation = evaluation
         self.binary_weight, self.class_gamma = binary_weight, class_gamma
         self.momentum_weight, self.angle_weight = momentum_weight, angle_weight
+
+    # --- target scales -------------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        if stage == "fit" and not bool(self.target_scale_fitted):
+            train = self.trainer.datamodule.datasets["train"]
+            self.fit_target_scale([train[i] for i in range(min(len(train), self.normalizer_events))])
+
+    @torch.no_grad()
+    def fit_target_scale(self, events: list) -> None:
+        """σ per element type and target: the standard deviation of (target − element value) over the
+        elements with a true particle of ``events`` (1 where a type has fewer than two)."""
+        batch = Batch.from_data_list(events)
+        x, target = batch.x.float(), self.targets(batch)
+        own = torch.stack([torch.zeros(len(x)), x[:, ETA], x[:, SIN], x[:, COS], torch.zeros(len(x))], 1)
+        residual = torch.stack([target[k] for k in TARGETS], 1) - own
+        types = object_type(x, self.object_types)
+        for t in range(self.object_types):
+            rows = residual[(types == t) & (batch.y_class > 0)]
+            if len(rows) > 1:
+                self.target_scale[t] = rows.std(0).clamp_min(1e-4)
+        self.target_scale_fitted.fill_(True)
+        log.info(
+            "Regression target spread per element type %s: %s", list(TARGETS), self.target_scale.tolist()
+        )
 
     # --- model ---------------------------------------------------------------------------------------
     def _by_type(self, heads: nn.ModuleList, h: Tensor, types: Tensor) -> Tensor:
@@ -79,14 +114,15 @@ class ParticleFlowTask(EventTask):
         x = batch.x.float()
         types = object_type(x, self.object_types)
         out = {"binary": self.head_binary(h_id).float(), "class": self.head_class(h_id).float()}
-        out["log_pt"] = self._by_type(self.head_pt, h_reg, types)
-        for name, col in (("eta", ETA), ("sin_phi", SIN), ("cos_phi", COS)):
+        scale = self.target_scale[types]
+        out["log_pt"] = scale[:, 0] * self._by_type(self.head_pt, h_reg, types)
+        for i, (name, col) in enumerate((("eta", ETA), ("sin_phi", SIN), ("cos_phi", COS)), start=1):
             a, b = self.head_angles[name](h_reg).float().unbind(-1)
-            out[name] = x[:, col] * (1 + a) + b
+            out[name] = x[:, col] + scale[:, i] * (a * x[:, col] + b)
         pt = torch.exp(out["log_pt"].detach()) * x[:, PT].clamp_min(_EPS)
         p = pt * torch.cosh(out["eta"].detach().clamp(-10, 10))
         floor = torch.log(p / x[:, ENERGY].clamp_min(_EPS))
-        out["log_energy"] = floor + F.relu(self._by_type(self.head_energy, h_reg, types))
+        out["log_energy"] = floor + F.relu(scale[:, 4] * self._by_type(self.head_energy, h_reg, types))
         return out
 
     def targets(self, batch: Batch) -> dict[str, Tensor]:
