@@ -34,8 +34,8 @@ _PDG = dict(zip(PF_CLASSES, PF_CLASS_PDG, strict=True))
 #: Values tried for each constant by the jet tuning.
 GRID: dict[str, tuple[float, ...]] = {
     "link_dr": (0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2),
-    "em_scale": (0.9, 0.95, 1.0, 1.05, 1.1, 1.2),
-    "hadron_ecal_scale": (0.6, 0.8, 1.0, 1.2, 1.4),
+    "em_scale": (0.9, 1.0, 1.1, 1.2, 1.3, 1.4),
+    "hadron_ecal_scale": (0.0, 0.3, 0.6, 0.8, 1.0, 1.2),
     "hadron_hcal_scale": (1.0, 1.15, 1.3, 1.45, 1.6, 1.8),
 }
 
