@@ -52,6 +52,14 @@ TINY_PF = [
     "dataset.split=[4,2,2]",
     "dataset.batch_size=2",
 ]
+#: Tiny particle-flow events of the default dataset (dataset=sim_pf: Pythia tt-bar, calorimeter, tracks,
+#: clusters), simulated into the cache on first use.
+TINY_PF_SIM = [
+    "dataset.n_events=8",
+    "dataset.split=[4,2,2]",
+    "dataset.batch_size=2",
+    "dataset.progress=false",
+]
 
 config.register()
 

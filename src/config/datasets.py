@@ -188,5 +188,6 @@ SCHEMAS = {
     ("dataset", "trackml"): TrackMLDatasetConf,
     ("dataset", "edm4hep"): EDM4hepDatasetConf,
     ("dataset", "sim_calo"): SimCaloDatasetConf,
+    ("dataset", "sim_pf"): SimCaloDatasetConf,
     ("dataset", "clic_pf"): ClicPFDatasetConf,
 }

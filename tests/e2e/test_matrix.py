@@ -14,7 +14,7 @@ import torch
 from src.evaluate import evaluate
 from src.metrics.trackml_score import trackml_score
 from src.train import train
-from tests.conftest import TINY_HITS, TINY_PF, TINY_SIM, TINY_TICL, run_config
+from tests.conftest import TINY_HITS, TINY_PF, TINY_PF_SIM, TINY_SIM, TINY_TICL, run_config
 from tests.e2e.keys import (
     LINKING_KEYS,
     PF_KEYS,
@@ -39,6 +39,7 @@ MATRIX = [
     ("particle_flow", "mlpf", [*TINY_PF, "attention=full"], PF_KEYS),
     ("particle_flow", "mlpf", [*TINY_PF, "attention=hept"], PF_KEYS),
     ("particle_flow", "mlpf", [*TINY_PF, "attention=window"], PF_KEYS),
+    ("particle_flow", "mlpf", TINY_PF_SIM, PF_KEYS),  # the default dataset: simulated tt-bar events
 ]
 
 
