@@ -14,6 +14,9 @@ R_CALO, B_FIELD = 1500.0, 4.0
 SPECIES = (211, -211, 321, -321, 22, 22, 22, 130, 2112, 11, -11, 13, 310, 12)
 _EM, _MUONS = (11, 22), (13,)
 _MERGE_DR = 0.04
+#: Rule-based PF constants for these events (unit energy scales, the wide link): the class defaults are
+#: those calibrated on the full simulation, whose responses differ from this synthetic detector's.
+UNIT_PF = {"link_dr": 0.1, "em_scale": 1.0, "hadron_ecal_scale": 1.0, "hadron_hcal_scale": 1.0}
 
 
 def _direction(eta: np.ndarray, phi: np.ndarray, r: np.ndarray) -> np.ndarray:

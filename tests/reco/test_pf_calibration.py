@@ -16,18 +16,19 @@ from src.reco.pf_calibration import _jet_ratios, fit_calibration
 from src.reco.pf_elements import cluster_elements
 from src.reco.pf_targets import assign_targets
 from src.reco.rule_based_pf import RuleBasedPF
-from tests.calo_events import synthetic_calo_event
+from tests.calo_events import UNIT_PF, synthetic_calo_event
 
 GRID = {"link_dr": (0.02, 0.1), "hadron_hcal_scale": (1.0, 1.25, 1.5)}
 
 
 def test_response_fit_and_jet_tuning() -> None:
     train = [synthetic_calo_event(i, 40) for i in range(20)]
-    pf, fit = fit_calibration(train, RuleBasedPF(), grid=GRID, passes=1)
+    pf, fit = fit_calibration(train, RuleBasedPF(**UNIT_PF), grid=GRID, passes=1)
     assert fit["n_photon_clusters"] > 30 and fit["n_hadron_clusters"] > 30
     assert fit["response_em_scale"] == pytest.approx(1.0, abs=0.03)
     response = dataclasses.replace(
-        RuleBasedPF(), **{k.removeprefix("response_"): v for k, v in fit.items() if k.startswith("response_")}
+        RuleBasedPF(**UNIT_PF),
+        **{k.removeprefix("response_"): v for k, v in fit.items() if k.startswith("response_")},
     )
     # on other events, response-calibrated energies of neutral hadron clusters match their targets
     ratios, raw = [], []
@@ -38,7 +39,7 @@ def test_response_fit_and_jet_tuning() -> None:
         target = assign_targets(event).cluster
         hadrons = (target[:, 0] == 130) & ~em & (clusters[:, PF_CLUSTER_FEATURES.index("energy_ecal")] > 0)
         ratios.extend(energy[hadrons] / target[hadrons, 6])
-        raw.extend(RuleBasedPF().calibrated_energy(clusters)[0][hadrons] / target[hadrons, 6])
+        raw.extend(RuleBasedPF(**UNIT_PF).calibrated_energy(clusters)[0][hadrons] / target[hadrons, 6])
     assert np.median(ratios) == pytest.approx(1.0, abs=0.08)
     assert np.median(raw) < 0.9  # uncalibrated: the 0.8 response
     # the tuned constants come from the grid and do at least as well as the response fit on the same events

@@ -15,6 +15,7 @@ from src.event_model import (
     PF_TRACK_FEATURES,
 )
 from src.reco.rule_based_pf import RuleBasedPF
+from tests.calo_events import UNIT_PF
 
 PDG = dict(zip(PF_CLASSES, PF_CLASS_PDG, strict=True))
 C = {n: i for i, n in enumerate(PF_CLUSTER_FEATURES)}
@@ -47,7 +48,7 @@ def _calo(eta: list[float], phi: list[float]) -> dict:
 
 
 def test_each_rule() -> None:
-    pf = RuleBasedPF()
+    pf = RuleBasedPF(**UNIT_PF)
     tracks = np.stack([
         _track(10.0, 0.0, 0.0),       # pion into a hadronic cluster of 18 GeV: 8 GeV neutral hadron excess
         _track(8.0, 1.0, 1.0, -1.0),  # electron: alone in an EM cluster with E/p = 1
@@ -78,14 +79,14 @@ def test_calibration_and_resolution_threshold() -> None:
     clusters = np.stack([_cluster(11.0, 1.0, 0.0, 0.0)])
     event = _calo([0.0], [0.0])
     # raw 11 GeV against 10 GeV: 1 GeV excess < 0.5 sqrt(10) = 1.58 -> no neutral
-    assert pf_neutrals(RuleBasedPF(), event, tracks, clusters) == [0]
+    assert pf_neutrals(RuleBasedPF(**UNIT_PF), event, tracks, clusters) == [0]
     # an HCAL scale of 1.25 makes it 13.5 GeV: 3.5 GeV of neutral hadron
-    calibrated = RuleBasedPF(hadron_hcal_scale=1.25)
+    calibrated = RuleBasedPF(**UNIT_PF | {"hadron_hcal_scale": 1.25})
     _, cand_c = calibrated(event, tracks, clusters)
     assert cand_c[0, P["energy"]] == pytest.approx(3.5)
     # link distance: a track 0.2 away in phi is not linked with link_dr=0.1 -> its cluster stands alone
     far = _calo([0.0], [0.2])
-    _, cand_c = RuleBasedPF()(far, tracks, clusters)
+    _, cand_c = RuleBasedPF(**UNIT_PF)(far, tracks, clusters)
     assert cand_c[0, P["PDG"]] == PDG["neutral_hadron"] and cand_c[0, P["energy"]] == pytest.approx(11.0)
 
 
@@ -99,7 +100,10 @@ def test_fragments_of_one_shower_form_one_block() -> None:
     tracks = np.stack([_track(10.0, 0.0, 0.0)])
     clusters = np.stack([_cluster(6.0, 1.0, 0.0, 0.01), _cluster(5.0, 0.5, 0.05, -0.04)])
     event = _calo([0.0], [0.0])
-    assert pf_neutrals(RuleBasedPF(link_dr=0.1), event, tracks, clusters) == [0, 0]
-    assert pf_neutrals(RuleBasedPF(link_dr=0.03), event, tracks, clusters) == [0, PDG["neutral_hadron"]]
-    links = RuleBasedPF(link_dr=0.1).links(event, clusters)
+    assert pf_neutrals(RuleBasedPF(**UNIT_PF | {"link_dr": 0.1}), event, tracks, clusters) == [0, 0]
+    assert pf_neutrals(RuleBasedPF(**UNIT_PF | {"link_dr": 0.03}), event, tracks, clusters) == [
+        0,
+        PDG["neutral_hadron"],
+    ]
+    links = RuleBasedPF(**UNIT_PF | {"link_dr": 0.1}).links(event, clusters)
     assert links.block.tolist() == [0, 0, 0] and links.nearest.tolist() == [0]
