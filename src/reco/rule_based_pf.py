@@ -61,11 +61,11 @@ class RuleBasedPF:
     """The rule-based particle flow (see the module docstring for each parameter); ``link_dr`` and the
     energy scales are those ``scripts/calibrate_pf.py`` measured on the default dataset's training events."""
 
-    link_dr: float = 0.06
+    link_dr: float = 0.15
     em_fraction: float = 0.9
-    em_scale: float = 1.1
-    hadron_ecal_scale: float = 0.0
-    hadron_hcal_scale: float = 1.3
+    em_scale: float = 1.0
+    hadron_ecal_scale: float = 1.2
+    hadron_hcal_scale: float = 1.15
     electron_ep: Sequence[float] = (0.7, 1.3)
     muon_min_p: float = 6.0
     muon_max_energy: float = 3.0
