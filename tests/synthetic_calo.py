@@ -21,11 +21,12 @@ def blob_event(
     noise_hits: int = 10,
     spread: float = 0.01,
     spacing: float = 0.25,
+    energy: tuple[float, float] = (2.0, 20.0),
 ) -> dict[str, torch.Tensor]:
     """One event: ``n_particles`` particles, each a blob of hits with (η, φ) spread ``spread`` around its
     direction; the directions are distinct points of an (η, φ) grid of pitch ``spacing``, so blobs never
-    overlap. Hits carry one contribution each; ``hit_cluster`` is the truth partition (a perfect
-    clustering)."""
+    overlap; particle energies are uniform in ``energy`` (GeV). Hits carry one contribution each;
+    ``hit_cluster`` is the truth partition (a perfect clustering)."""
     rng = np.random.default_rng(seed)
     etas = np.arange(-1.0, 1.0 + 1e-9, spacing)
     phis = np.arange(-np.pi + spacing / 2, np.pi, spacing)
@@ -34,7 +35,7 @@ def blob_event(
         raise ValueError(f"{n_particles} blobs do not fit a grid of {len(grid)} points")
     centre = grid[rng.choice(len(grid), n_particles, replace=False)]
     pdg = rng.choice(PDGS, n_particles)
-    energy = rng.uniform(2.0, 20.0, n_particles)
+    energy = rng.uniform(*energy, n_particles)
     theta = 2 * np.arctan(np.exp(-centre[:, 0]))
     p = (
         np.stack(

@@ -45,7 +45,8 @@ class MLPModelConf:
 
 @dataclass
 class TransformerRegressorModelConf:
-    """``model=transformer_regressor``: linear embedding + transformer encoder (Trackformers)."""
+    """``model=transformer_regressor`` (Trackformers' sizes) and ``model=transformer`` (a pre-norm encoder
+    with the coordinate kernel): linear embedding + transformer encoder."""
 
     _target_: str = "src.models.transformer_regressor.TransformerRegressor"
     d_model: int = MISSING
@@ -96,4 +97,5 @@ SCHEMAS = {
     ("model", "mlp"): MLPModelConf,
     ("model", "transformer_regressor"): TransformerRegressorModelConf,
     ("model", "gbdt"): GBDTModelConf,
+    ("model", "transformer"): TransformerRegressorModelConf,
 }

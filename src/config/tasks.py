@@ -135,6 +135,8 @@ class CaloClusteringTaskConf(TaskConf):
     q_min: float = MISSING
     noise_weight: float = MISSING
     head_hidden: int = MISSING
+    direction_prior: float = MISSING
+    energy_weight_power: float = MISSING
     loss_weights: dict[str, float] = MISSING
     evaluation: Any = MISSING
     view: CaloHitViewConf = MISSING

@@ -72,7 +72,8 @@ class CaloClusteringEvaluation:
         beta_threshold: condensation score above which a token may seed a cluster.
         distance_threshold: radius in the clustering space of a seed's cluster.
         kinematics: ``"condensation_point"`` or ``"energy_weighted"`` (see :mod:`.condensation`).
-        baseline: the classical clustering, ``f(hits) -> label per hit``; None: no baseline.
+        baseline: the classical clustering, ``f(hits) -> label per hit`` (or the cluster arrays with
+            ``hit_cluster``); None: no baseline.
         typer: rule-based type, charge, direction and energy of the baseline's and reference clusters.
         min_particle_energy: particles that deposited less (GeV) are left out of the particle counts.
         display_events: events drawn in ``plots/event_display_*.png``.
@@ -133,6 +134,12 @@ class CaloClusteringEvaluation:
         )
         return Clusters(labels[is_hit], kin.type_id, kin.charge, kin.energy, kin.direction)
 
+    def baseline_labels(self, a: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The baseline's cluster per hit of one event (its ``hit_cluster`` when it returns the cluster
+        arrays, as :class:`src.reco.topo_clustering.TopoClustering` does)."""
+        result = self.baseline(a)
+        return np.asarray(result["hit_cluster"] if isinstance(result, Mapping) else result, dtype=np.int64)
+
     def rule_clusters(self, a: Mapping[str, np.ndarray], labels: np.ndarray) -> Clusters:
         """Clusters given by labels (the baseline's, the event's own) with rule-based properties."""
         labels = np.asarray(labels, dtype=np.int64)
@@ -147,7 +154,7 @@ class CaloClusteringEvaluation:
         """Cluster and score one event (arrays of the calorimeter hit view, the model's outputs)."""
         methods = {"model": self.model_clusters(a, out)}
         if self.baseline is not None:
-            methods["baseline"] = self.rule_clusters(a, self.baseline(a))
+            methods["baseline"] = self.rule_clusters(a, self.baseline_labels(a))
         if bool(a["has_event_clusters"][0]):
             methods["reference"] = self.rule_clusters(a, a["event_cluster"])
         has_truth = bool(a["has_truth"][0])

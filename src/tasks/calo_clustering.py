@@ -49,6 +49,12 @@ class CaloClusteringTask(EventTask):
         noise_weight: s_B, the weight of the noise tokens' β term.
         loss_weights: weight of each of :data:`LOSS_TERMS`.
         head_hidden: hidden width of the per-token output MLP.
+        direction_prior: the clustering space starts as the token's unit direction (a hit's from the origin,
+            a track's momentum) times this scale, padded with zeros, and the head learns the rest: tokens
+            0.1 rad apart start one repulsion radius apart (with 10). 0: the head's output alone.
+        energy_weight_power: each token's potential term is weighted by its energy to this power,
+            normalised to a mean of 1 per event (the metrics weigh hits by energy); 0: unweighted (the
+            paper). Track tokens weigh as the mean.
     """
 
     def __init__(
@@ -61,6 +67,8 @@ class CaloClusteringTask(EventTask):
         noise_weight: float,
         loss_weights: Mapping[str, float],
         head_hidden: int,
+        direction_prior: float,
+        energy_weight_power: float,
         **base,
     ) -> None:
         super().__init__(backbone, **base)
@@ -77,6 +85,12 @@ class CaloClusteringTask(EventTask):
         self.q_min = q_min
         self.noise_weight = noise_weight
         self.loss_weights = dict(loss_weights)
+        self.direction_prior = direction_prior
+        self.energy_weight_power = energy_weight_power
+        self._energy_column = self.view.feature_names.index("log_energy")
+        if cluster_dim < 3 and direction_prior:
+            raise ValueError(f"task.direction_prior needs task.cluster_dim >= 3 (got {cluster_dim}) or 0")
+        self._direction_columns = [self.view.feature_names.index(f"dir_{a}") for a in "xyz"]
         self.n_types = len(CALO_TYPE_NAMES)
         widths = (cluster_dim, 1, self.n_types, 3, 1, 3)
         self.splits = list(widths)
@@ -92,6 +106,9 @@ class CaloClusteringTask(EventTask):
         """Per-token outputs: ``coords`` [N, D], ``beta`` [N], ``type_logits`` [N, T], ``charge_logits``
         [N, 3], ``log_energy_factor`` [N], ``direction`` [N, 3] (unit)."""
         coords, beta, types, charge, energy, direction = self.head(self.embed(batch)).split(self.splits, -1)
+        if self.direction_prior:
+            prior = self.direction_prior * batch.x[:, self._direction_columns]
+            coords = coords + nn.functional.pad(prior, (0, self.cluster_dim - 3))
         return {
             "coords": coords,
             "beta": torch.sigmoid(beta.squeeze(-1)),
@@ -127,6 +144,18 @@ class CaloClusteringTask(EventTask):
             terms[name] = (xi * torch.where(has, per_token, 0.0)).sum() / norm
         terms["loss"] = sum(self.loss_weights[k] * terms[k] for k in LOSS_TERMS)
         return terms
+
+    def token_weights(self, batch: Batch) -> Tensor | None:
+        """Per-token weight of the potential: hit energy^power over its event's mean (tracks: 1)."""
+        if not self.energy_weight_power:
+            return None
+        w = torch.exp(self.energy_weight_power * batch.x[:, self._energy_column])
+        n = batch.num_graphs
+        hit = batch.is_hit
+        total = torch.zeros(n, dtype=w.dtype, device=w.device).index_add(0, batch.batch[hit], w[hit])
+        count = torch.bincount(batch.batch[hit], minlength=n).clamp_min(1)
+        mean = (total / count).clamp_min(1e-12)[batch.batch]
+        return torch.where(hit, w / mean, 1.0)
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         terms = self.losses(self(batch), batch)

@@ -46,11 +46,13 @@ def condensation_loss(
     *,
     q_min: float = 0.1,
     noise_weight: float = 1.0,
+    weight: Tensor | None = None,
     eps: float = 1e-4,
 ) -> dict[str, Tensor]:
     """``potential`` and ``beta`` losses (see the module docstring) of tokens with clustering coordinates
     x [N, D], scores β [N] in (0, 1), truth ids ``object_id`` [N] (−1: noise; ids need only be unique
-    within an event) and event index ``batch`` [N]."""
+    within an event) and event index ``batch`` [N]. ``weight`` [N] scales each token's potential term
+    (e.g. by its energy, normalised to a mean of 1 per event); None: 1."""
     device = x.device
     n_events = int(batch.max()) + 1 if len(batch) else 0
     zero = x.sum() * 0.0 + beta.sum() * 0.0
@@ -82,6 +84,8 @@ def condensation_loss(
         attract = dist_sq
         repel = torch.relu(1.0 - torch.sqrt(dist_sq + 1e-12))
         potential = q[i] * q[alpha[k]] * torch.where(same, attract, repel)
+        if weight is not None:
+            potential = potential * weight[i]
         loss_v = loss_v.index_add(0, batch[i], potential)
         beta_obj = beta_obj.index_add(0, obj_event, 1.0 - beta[alpha])
     loss_v = loss_v / n_tokens.clamp_min(1)

@@ -31,7 +31,7 @@ def test_inference_finds_more_particles_than_any_training_event(compose_cfg):
     task = build_task(compose_cfg(SMALL))
     view = task.view
     rng = np.random.default_rng(0)
-    blobs = {"hits_per_particle": 15, "noise_hits": 5, "spacing": 0.5}
+    blobs = {"hits_per_particle": 15, "noise_hits": 5, "spacing": 0.5, "energy": (5.0, 20.0)}
     train = [view(blob_event(int(rng.integers(1, 5)), seed=i, **blobs)) for i in range(64)]
     assert max(int(d.object_id.max()) + 1 for d in train) <= 4
     task.normalizer.fit(d.x for d in train)
