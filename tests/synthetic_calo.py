@@ -98,6 +98,9 @@ def blob_event(
         "track_calo_y": (RADIUS * np.sin(centre[charged, 1])).astype(np.float32),
         "track_calo_z": (RADIUS * np.sinh(centre[charged, 0])).astype(np.float32),
         "hit_cluster": hit_particle.copy(),
+        "cluster_energy": np.bincount(owner, weights=e_hit[: len(owner)], minlength=n_particles).astype(
+            np.float32
+        ),
     }
     return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in event.items()}
 

@@ -126,7 +126,8 @@ class EDM4hepDatasetConf(LoaderConf):
 
 @dataclass
 class SimCaloDatasetConf(LoaderConf):
-    """``dataset=sim_calo``: calorimeter events of a generator and a detector of the built-in simulation."""
+    """``dataset=sim_calo`` (and its close-by-particles preset ``sim_calo_closeby``): calorimeter events of a
+    generator and a detector of the built-in simulation."""
 
     _target_: str = "src.data.datasets.simulated_calo"
     generator: Any = MISSING  # from the generator group (defaults: /generator@generator)
@@ -179,4 +180,5 @@ SCHEMAS = {
     ("dataset", "trackml"): TrackMLDatasetConf,
     ("dataset", "edm4hep"): EDM4hepDatasetConf,
     ("dataset", "sim_calo"): SimCaloDatasetConf,
+    ("dataset", "sim_calo_closeby"): SimCaloDatasetConf,
 }

@@ -109,6 +109,12 @@ def calo_truth(event: Event) -> dict[str, np.ndarray]:
     }
 
 
+def _has_clusters(event: Event) -> bool:
+    """Whether the event carries a reconstruction's clusters (a file without a cluster collection gives
+    empty ``cluster_*`` arrays)."""
+    return "hit_cluster" in event and len(event.get("cluster_energy", ())) > 0
+
+
 def _position_columns(pos: np.ndarray) -> dict[str, np.ndarray]:
     x, y, z = pos.T
     r = np.hypot(x, y)
@@ -222,7 +228,7 @@ class CaloHitView:
             event_cluster=torch.from_numpy(
                 _np(event, "hit_cluster", np.int64) if "hit_cluster" in event else np.full(n_hits, -1)
             ),
-            has_event_clusters=torch.tensor(["hit_cluster" in event]),
+            has_event_clusters=torch.tensor([_has_clusters(event)]),
             **{k: torch.from_numpy(_np(event, k)) for k in PASSTHROUGH},
             **{k: torch.from_numpy(v) for k, v in gen.items()},
             num_nodes=len(obj),

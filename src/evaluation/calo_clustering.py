@@ -2,6 +2,11 @@
 clustering (the baseline) and the event's own clusters where it has them (e.g. PandoraClusters of a real
 file), scored with the same code on the same events.
 
+The baseline is either run on each event's hits (``baseline``: a callable such as
+:func:`src.reco.topo_clustering.detector_clustering`), the event's own clusters then scored as the
+reference, or (``baseline`` None) the event's own clusters are the baseline: ``dataset=sim_calo`` caches
+the topological clusters of its detector with each event.
+
 Per event and per method: cluster labels of the hits and each cluster's type, charge, energy and direction
 — the model's from :mod:`src.evaluation.condensation` (read at the condensation point or energy-weighted,
 ``kinematics``), the others' from the rule-based :class:`src.reco.cluster_types.ClusterTyper`. Events with
@@ -73,7 +78,7 @@ class CaloClusteringEvaluation:
         distance_threshold: radius in the clustering space of a seed's cluster.
         kinematics: ``"condensation_point"`` or ``"energy_weighted"`` (see :mod:`.condensation`).
         baseline: the classical clustering, ``f(hits) -> label per hit`` (or the cluster arrays with
-            ``hit_cluster``); None: no baseline.
+            ``hit_cluster``); None: the event's own clusters are the baseline.
         typer: rule-based type, charge, direction and energy of the baseline's and reference clusters.
         min_particle_energy: particles that deposited less (GeV) are left out of the particle counts.
         display_events: events drawn in ``plots/event_display_*.png``.
@@ -153,10 +158,11 @@ class CaloClusteringEvaluation:
     ) -> None:
         """Cluster and score one event (arrays of the calorimeter hit view, the model's outputs)."""
         methods = {"model": self.model_clusters(a, out)}
+        own = "reference" if self.baseline is not None else "baseline"
         if self.baseline is not None:
             methods["baseline"] = self.rule_clusters(a, self.baseline_labels(a))
         if bool(a["has_event_clusters"][0]):
-            methods["reference"] = self.rule_clusters(a, a["event_cluster"])
+            methods[own] = self.rule_clusters(a, a["event_cluster"])
         has_truth = bool(a["has_truth"][0])
         visible = np.asarray(a["gen_visible"], dtype=bool)
         self._visible["n"] += int(visible.sum())
