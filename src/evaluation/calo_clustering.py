@@ -2,7 +2,8 @@
 clustering (the baseline) and the event's own clusters where it has them (e.g. PandoraClusters of a real
 file), scored with the same code on the same events.
 
-The baseline is either run on each event's hits (``baseline``: a callable such as
+The baseline is either run on each event's hits (``baseline``: a
+:class:`src.reco.topo_clustering.TopoClustering`, e.g. built by
 :func:`src.reco.topo_clustering.detector_clustering`), the event's own clusters then scored as the
 reference, or (``baseline`` None) the event's own clusters are the baseline: ``dataset=sim_calo`` caches
 the topological clusters of its detector with each event.
@@ -77,8 +78,9 @@ class CaloClusteringEvaluation:
         beta_threshold: condensation score above which a token may seed a cluster.
         distance_threshold: radius in the clustering space of a seed's cluster.
         kinematics: ``"condensation_point"`` or ``"energy_weighted"`` (see :mod:`.condensation`).
-        baseline: the classical clustering, ``f(hits) -> label per hit`` (or the cluster arrays with
-            ``hit_cluster``); None: the event's own clusters are the baseline.
+        baseline: the classical clustering: an object with ``cluster(hits)`` (a
+            :class:`src.reco.topo_clustering.TopoClustering`) or ``f(hits) -> label per hit`` (or the
+            cluster arrays with ``hit_cluster``); None: the event's own clusters are the baseline.
         typer: rule-based type, charge, direction and energy of the baseline's and reference clusters.
         min_particle_energy: particles that deposited less (GeV) are left out of the particle counts.
         display_events: events drawn in ``plots/event_display_*.png``.
@@ -140,9 +142,10 @@ class CaloClusteringEvaluation:
         return Clusters(labels[is_hit], kin.type_id, kin.charge, kin.energy, kin.direction)
 
     def baseline_labels(self, a: Mapping[str, np.ndarray]) -> np.ndarray:
-        """The baseline's cluster per hit of one event (its ``hit_cluster`` when it returns the cluster
-        arrays, as :class:`src.reco.topo_clustering.TopoClustering` does)."""
-        result = self.baseline(a)
+        """The baseline's cluster per hit of one event: a clusterer's ``cluster(hits)`` (labels and count,
+        as :class:`src.reco.topo_clustering.TopoClustering` returns them) or a callable's labels."""
+        cluster = getattr(self.baseline, "cluster", None)
+        result = cluster(a)[0] if callable(cluster) else self.baseline(a)
         return np.asarray(result["hit_cluster"] if isinstance(result, Mapping) else result, dtype=np.int64)
 
     def rule_clusters(self, a: Mapping[str, np.ndarray], labels: np.ndarray) -> Clusters:

@@ -1,6 +1,7 @@
 """The calorimeter clustering test stage: oracle model outputs score perfectly next to a baseline and the
 event's own clusters, both kinematics modes agree on clean blobs, an event without hit truth gives only
-the truth-free figures, and the table and plots are written."""
+the truth-free figures, a topological clustering runs as the baseline, and the table and plots are
+written."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from src.data.calo_view import CaloHitView
 from src.evaluation.calo_clustering import CaloClusteringEvaluation
 from src.event_model import CALO_TYPE_NAMES
 from src.reco.cluster_types import ClusterTyper
+from src.reco.topo_clustering import TopoClustering
 from tests.synthetic_calo import blob_event
 
 
@@ -109,3 +111,15 @@ def test_an_event_without_hit_truth_gives_the_truth_free_figures_only():
 def test_unknown_kinematics_is_rejected():
     with pytest.raises(ValueError, match="condensation_point"):
         _evaluation("seed")
+
+
+def test_a_topological_clustering_baseline_is_run_on_each_event():
+    """A TopoClustering as the baseline: its clusters of the event's hits are scored under baseline/, the
+    event's own clusters under reference/."""
+    topo = TopoClustering(noise={"ecal_barrel": 1e-3})
+    evaluation = _evaluation(baseline=topo)
+    a = _arrays(blob_event(3, seed=5))
+    evaluation.add_event(a, _oracle(a), model_time=0.01)
+    m = evaluation.metrics()
+    assert m["baseline/clusters_per_event"] == topo.cluster(a)[1]
+    assert m["reference/ari"] == 1.0
