@@ -14,8 +14,15 @@ import torch
 from src.evaluate import evaluate
 from src.metrics.trackml_score import trackml_score
 from src.train import train
-from tests.conftest import TINY_HITS, TINY_SIM, TINY_TICL, run_config
-from tests.e2e.keys import LINKING_KEYS, PILEUP_KEYS, PROVENANCE, REGRESSION_KEYS, TRACKING_KEYS
+from tests.conftest import TINY_CALO, TINY_HITS, TINY_SIM, TINY_TICL, run_config
+from tests.e2e.keys import (
+    CALO_CLUSTERING_KEYS,
+    LINKING_KEYS,
+    PILEUP_KEYS,
+    PROVENANCE,
+    REGRESSION_KEYS,
+    TRACKING_KEYS,
+)
 
 #: (task, model, extra overrides, summary keys): the supported matrix.
 MATRIX = [
@@ -29,6 +36,10 @@ MATRIX = [
     ("track_regression", "transformer_regressor", [*TINY_HITS, "attention=window"], REGRESSION_KEYS),
     ("linking", "gnn_linker", TINY_TICL, LINKING_KEYS),
     ("linking", "punet", TINY_TICL, LINKING_KEYS),
+    ("calo_clustering", "transformer", [*TINY_CALO, "attention=full"], CALO_CLUSTERING_KEYS),
+    ("calo_clustering", "transformer", [*TINY_CALO, "attention=hept"], CALO_CLUSTERING_KEYS),
+    ("calo_clustering", "hept", [*TINY_CALO, "model.link_heads=0"], CALO_CLUSTERING_KEYS),
+    ("calo_clustering", "mlp", TINY_CALO, CALO_CLUSTERING_KEYS),
 ]
 
 
