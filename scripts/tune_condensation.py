@@ -3,8 +3,9 @@
 The model runs once over the validation events of the checkpoint's own dataset (same split); every
 (beta_threshold, distance_threshold) pair of the grid then clusters the stored outputs and is scored with
 the energy-weighted efficiency and purity, the found fraction, the fake rate and the ARI. The baseline
-(``task.evaluation.baseline``, the topological clustering) is scored on the same events; the best pair is
-the most efficient one whose purity is at least the baseline's (``--min-purity`` sets another floor).
+(``task.evaluation.baseline``, the topological clustering, else the events' own clusters) is scored on the
+same events; the best pair is the most efficient one whose purity is at least the baseline's
+(``--min-purity`` sets another floor).
 Prints the table, writes it as CSV and prints the overrides of the best pair.
 
     python scripts/tune_condensation.py outputs/calo_clustering-transformer/runs/<time>/checkpoints/best.ckpt
@@ -64,6 +65,14 @@ def score(events: list, labels_of: Callable[[dict, dict], np.ndarray]) -> dict[s
     return counts.rates() | {"ari": float(np.nanmean(ari)) if ari else float("nan")}
 
 
+def baseline_labels(evaluation: CaloClusteringEvaluation, a: dict[str, np.ndarray]) -> np.ndarray:
+    """The baseline's cluster per hit: the configured baseline run on the event, else the event's own
+    clusters (``dataset=sim_calo`` caches its topological clusters), as the test stage scores them."""
+    if evaluation.baseline is not None:
+        return evaluation.baseline_labels(a)
+    return np.asarray(a["event_cluster"], dtype=np.int64)
+
+
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(
@@ -96,8 +105,8 @@ def main() -> None:
     log.info("Predicting %d %s events", len(dataset), args.split)
     events = predict(task, dataset)
     floor = args.min_purity
-    if evaluation.baseline is not None:
-        base = score(events, lambda a, _: evaluation.rule_clusters(a, evaluation.baseline_labels(a)).labels)
+    if evaluation.baseline is not None or all(bool(a["has_event_clusters"][0]) for a, _ in events):
+        base = score(events, lambda a, _: baseline_labels(evaluation, a))
         print(
             f"baseline: efficiency {base['efficiency']:.4f} purity {base['purity']:.4f} ari {base['ari']:.4f}"
         )
