@@ -127,6 +127,7 @@ class CaloClusteringTask(EventTask):
             batch.batch,
             q_min=self.q_min,
             noise_weight=self.noise_weight,
+            weight=self.token_weights(batch),
         )
         xi = property_weights(out["beta"], batch.object_id)
         norm = xi.sum().clamp_min(1e-9)

@@ -1,6 +1,6 @@
 """The calorimeter clustering task: a small model trained on events of 1-4 separated particles finds, by
-condensation inference, every particle of an event with 12 (no maximum number of clusters), and the task
-rejects incomplete loss weights."""
+condensation inference, every particle of an event with 12 (no maximum number of clusters),
+energy_weight_power changes only the potential term, and the task rejects incomplete loss weights."""
 
 from __future__ import annotations
 
@@ -63,3 +63,21 @@ def test_inference_finds_more_particles_than_any_training_event(compose_cfg):
 def test_loss_weights_must_name_every_term(compose_cfg):
     with pytest.raises(ValueError, match="loss_weights"):
         build_task(compose_cfg([*SMALL, "~task.loss_weights.charge"]))
+
+
+def test_energy_weight_power_weights_the_potential_term(compose_cfg):
+    """Hits weighted by energy (power 1) give another potential term than unweighted hits; the other terms
+    do not depend on it."""
+    events = [blob_event(3, seed=s) for s in (1, 2)]
+    terms = {}
+    for power in (0.0, 1.0):
+        torch.manual_seed(0)
+        task = build_task(compose_cfg([*SMALL, f"task.energy_weight_power={power}"]))
+        data = [task.view(e) for e in events]
+        task.normalizer.fit(d.x for d in data)
+        batch = Batch.from_data_list(data)
+        with torch.no_grad():
+            terms[power] = {k: float(v) for k, v in task.losses(task(batch), batch).items()}
+    assert terms[0.0]["potential"] != pytest.approx(terms[1.0]["potential"], rel=1e-3)
+    for key in ("beta", "type", "direction"):
+        assert terms[0.0][key] == pytest.approx(terms[1.0][key], rel=1e-6), key
