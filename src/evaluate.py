@@ -26,8 +26,11 @@ log = logging.getLogger(__name__)
 _config.register()
 
 
-def load_checkpoint(path: str | Path) -> tuple[L.LightningModule, dict[str, Any]]:
-    """Rebuild a task from the config stored in its checkpoint and load its weights."""
+def load_checkpoint(
+    path: str | Path, task_overrides: DictConfig | None = None
+) -> tuple[L.LightningModule, dict[str, Any]]:
+    """Rebuild a task from the config stored in its checkpoint (with ``task_overrides`` merged into its
+    ``task`` node: inference settings such as thresholds or a baseline) and load its weights."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"ckpt_path={path} does not exist")
@@ -37,7 +40,10 @@ def load_checkpoint(path: str | Path) -> tuple[L.LightningModule, dict[str, Any]
         raise KeyError(
             f"{path}: no 'hepreco' metadata with the training config; was it written by src.train?"
         )
-    task = build_task(OmegaConf.create(meta["config"]))
+    config = OmegaConf.create(meta["config"])
+    if task_overrides:
+        config = OmegaConf.merge(config, {"task": task_overrides})
+    task = build_task(config)
     task.load_state_dict(ckpt["state_dict"])
     task.run_metadata = meta
     return task, meta
@@ -49,7 +55,7 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     start = time.time()
     L.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.paths.output_dir)
-    task, meta = load_checkpoint(cfg.ckpt_path)
+    task, meta = load_checkpoint(cfg.ckpt_path, cfg.get("task"))
     datamodule = build_datamodule(cfg, task.view)
     trainer = build_trainer(cfg, out, [])
     trainer.test(task, datamodule=datamodule, verbose=False)

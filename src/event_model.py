@@ -462,3 +462,34 @@ CLIC_PF_FIELDS = _fields(
     genjet="float32 [k, 4], generator jets (pt GeV, eta, phi, energy GeV)",
     genmet="float32 [], generator missing transverse momentum (GeV)",
 )
+
+#: The particle types a calorimeter reconstruction names (the ILC hit-clustering study's classes: γ, K0S,
+#: K0L, K±, μ±, p, n, π±, e± and antiparticles), as (name, PDG id); every other PDG id is "other".
+CALO_PARTICLE_TYPES: tuple[tuple[str, int], ...] = (
+    ("gamma", 22),
+    ("e-", 11),
+    ("e+", -11),
+    ("mu-", 13),
+    ("mu+", -13),
+    ("pi+", 211),
+    ("pi-", -211),
+    ("K+", 321),
+    ("K-", -321),
+    ("K0L", 130),
+    ("K0S", 310),
+    ("p", 2212),
+    ("pbar", -2212),
+    ("n", 2112),
+    ("nbar", -2112),
+    ("other", 0),
+)
+#: Names of the classes of :data:`CALO_PARTICLE_TYPES`, in class-index order.
+CALO_TYPE_NAMES: tuple[str, ...] = tuple(name for name, _ in CALO_PARTICLE_TYPES)
+
+
+def calo_particle_type(pdg: Any) -> np.ndarray:
+    """Class index in :data:`CALO_PARTICLE_TYPES` of each PDG id (the last class, "other", for the rest)."""
+    pdg = np.asarray(pdg, dtype=np.int64)
+    codes = np.array([code for _, code in CALO_PARTICLE_TYPES[:-1]], dtype=np.int64)
+    match = pdg[..., None] == codes
+    return np.where(match.any(-1), match.argmax(-1), len(codes)).astype(np.int64)

@@ -36,6 +36,15 @@ TINY_TICL = [
     "dataset.split=[3,1,2]",
     "dataset.progress=false",
 ]
+#: Tiny calorimeter events for hit clustering: six events of two close-by particles of 2-5 GeV.
+TINY_CALO = [
+    "dataset.n_events=6",
+    "dataset.split=[3,2,1]",
+    "dataset.batch_size=2",
+    "dataset.generator.n_particles=2",
+    "dataset.generator.energy=[2.0,5.0]",
+    "dataset.progress=false",
+]
 #: Tiny simulated hit events for track regression: two simulated events in four subsets.
 TINY_HITS = [
     "dataset.pileup=5",

@@ -126,7 +126,8 @@ class EDM4hepDatasetConf(LoaderConf):
 
 @dataclass
 class SimCaloDatasetConf(LoaderConf):
-    """``dataset=sim_calo``: calorimeter events of a generator and a detector of the built-in simulation."""
+    """``dataset=sim_calo`` (and its close-by-particles preset ``sim_calo_closeby``): calorimeter events of a
+    generator and a detector of the built-in simulation."""
 
     _target_: str = "src.data.datasets.simulated_calo"
     generator: Any = MISSING  # from the generator group (defaults: /generator@generator)
@@ -190,4 +191,5 @@ SCHEMAS = {
     ("dataset", "sim_calo"): SimCaloDatasetConf,
     ("dataset", "sim_pf"): SimCaloDatasetConf,
     ("dataset", "clic_pf"): ClicPFDatasetConf,
+    ("dataset", "sim_calo_closeby"): SimCaloDatasetConf,
 }

@@ -45,7 +45,8 @@ class MLPModelConf:
 
 @dataclass
 class TransformerRegressorModelConf:
-    """``model=transformer_regressor``: linear embedding + transformer encoder (Trackformers)."""
+    """``model=transformer_regressor`` (Trackformers' sizes) and ``model=transformer`` (a pre-norm encoder
+    with the coordinate kernel): linear embedding + transformer encoder."""
 
     _target_: str = "src.models.transformer_regressor.TransformerRegressor"
     d_model: int = MISSING
@@ -112,4 +113,5 @@ SCHEMAS = {
     ("model", "transformer_regressor"): TransformerRegressorModelConf,
     ("model", "gbdt"): GBDTModelConf,
     ("model", "mlpf"): MLPFModelConf,
+    ("model", "transformer"): TransformerRegressorModelConf,
 }

@@ -30,6 +30,15 @@ class HitViewConf:
 
 
 @dataclass
+class CaloHitViewConf:
+    """``task.view`` for calorimeter hit tasks: hits (and optionally tracks) as tokens."""
+
+    _target_: str = "src.data.calo_view.CaloHitView"
+    with_time: bool = MISSING
+    with_tracks: bool = MISSING
+
+
+@dataclass
 class TaskConf:
     """Fields shared by every task (the optimisation recipe and the monitored metric)."""
 
@@ -145,10 +154,27 @@ class ParticleFlowTaskConf(TaskConf):
     view: PFViewConf = MISSING
 
 
+@dataclass
+class CaloClusteringTaskConf(TaskConf):
+    """``task=calo_clustering``: object condensation with type, charge, energy and direction per hit."""
+
+    _target_: str = "src.tasks.calo_clustering.CaloClusteringTask"
+    cluster_dim: int = MISSING
+    q_min: float = MISSING
+    noise_weight: float = MISSING
+    head_hidden: int = MISSING
+    direction_prior: float = MISSING
+    energy_weight_power: float = MISSING
+    loss_weights: dict[str, float] = MISSING
+    evaluation: Any = MISSING
+    view: CaloHitViewConf = MISSING
+
+
 SCHEMAS = {
     ("task", "linking"): LinkingTaskConf,
     ("task", "pileup"): PileupTaskConf,
     ("task", "tracking"): TrackingTaskConf,
     ("task", "track_regression"): TrackRegressionTaskConf,
     ("task", "particle_flow"): ParticleFlowTaskConf,
+    ("task", "calo_clustering"): CaloClusteringTaskConf,
 }

@@ -20,7 +20,7 @@ import numpy as np
 from src.data.cache import Event, EventCache, to_tensors
 from src.data.sources import event_seed
 from src.event_model import CALO_HITS, TRACKS, Collection
-from src.reco.topo_clustering import TopoClustering
+from src.reco.topo_clustering import detector_clustering
 from src.sim.calo.simulate import CaloSimulator
 from src.sim.decays import decay_in_flight
 from src.sim.generators import EventGenerator
@@ -44,9 +44,10 @@ class CaloChain:
     """Generator → decays in flight → calorimeter → tracks → clustering, one event per seed.
 
     ``decays`` and ``tracks`` switch those steps on; ``clustering`` holds the options of
-    :class:`TopoClustering` (thresholds in noise σ; None: no clustering), which gets the detector's cell
-    noise, MIP signal, cell sizes, layer pitches and layer offsets. Tracks are extrapolated to the detector's
-    entrance (barrel radius and endcap |z|; without a barrel, the endcap's outer radius).
+    :class:`src.reco.topo_clustering.TopoClustering` (thresholds in noise σ; None: no clustering), which
+    gets the detector's cell noise, MIP signal, cell sizes, layer pitches and layer offsets. Tracks are
+    extrapolated to the detector's entrance (barrel radius and endcap |z|; without a barrel, the endcap's
+    outer radius).
     """
 
     def __init__(
@@ -66,13 +67,7 @@ class CaloChain:
         self.decays, self.tracks = bool(decays), bool(tracks)
         self.clustering = None
         if clustering is not None:
-            geometry = detector.cell_geometry()
-            self.clustering = TopoClustering(
-                noise=detector.noise_by_subdetector(),
-                mip=detector.mip_by_subdetector(),
-                **geometry,
-                **clustering,
-            )
+            self.clustering = detector_clustering(detector, **clustering)
         entrance = detector.entrance()
         self.r_calo = entrance["radius"] if entrance["radius"] is not None else entrance["r_max"]
         self.z_calo = entrance["z"] if entrance["z"] is not None else entrance["half_length"]

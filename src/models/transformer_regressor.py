@@ -80,11 +80,13 @@ class TransformerRegressor(nn.Module):
             :func:`src.attention.build_attention`.
         d_model: embedding width (the study's small model: 32).
         num_heads: attention heads (4); d_model must be a multiple.
-        n_layers: encoder layers (6).
+        n_layers: encoder layers (the study: 6; ``model=transformer``: 4).
         dim_feedforward: hidden width of the feed-forward blocks (128).
         dropout: dropout on the residual branches and inside the feed-forward blocks.
-        norm_first: pre-norm layers (and a final LayerNorm) instead of PyTorch's default post-norm.
-        coord_kernel: augment queries and keys with the coordinates (HEPT's kernel); off in the study.
+        norm_first: pre-norm layers (and a final LayerNorm) instead of PyTorch's default post-norm (required:
+            ``model=transformer_regressor`` is post-norm, ``model=transformer`` pre-norm).
+        coord_kernel: augment queries and keys with the coordinates (HEPT's kernel); off in the study, on in
+            ``model=transformer`` (required for the same reason).
     """
 
     def __init__(
@@ -94,11 +96,11 @@ class TransformerRegressor(nn.Module):
         attention: Callable[..., AttentionBackend],
         d_model: int = 32,
         num_heads: int = 4,
-        n_layers: int = 6,
+        n_layers: int,
         dim_feedforward: int = 128,
         dropout: float = 0.0,
-        norm_first: bool = False,
-        coord_kernel: bool = False,
+        norm_first: bool,
+        coord_kernel: bool,
     ) -> None:
         super().__init__()
         in_dim, coords_dim, periodic, links = (

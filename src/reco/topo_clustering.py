@@ -293,3 +293,15 @@ def _by_seed_energy(
     out = np.full(len(hit_cluster), -1, dtype=np.int32)
     out[member] = rank[c]
     return out
+
+
+def detector_clustering(detector: Any, **options: Any) -> TopoClustering:
+    """The topological clustering with a simulated detector's cell noise, MIP signal, cell sizes, layer
+    pitches and layer offsets (``detector``: a :class:`src.sim.calo.simulate.CaloSimulator`; ``options``:
+    thresholds and the splitting/merging settings), as ``dataset=sim_calo`` clusters its events."""
+    return TopoClustering(
+        noise=detector.noise_by_subdetector(),
+        mip=detector.mip_by_subdetector(),
+        **detector.cell_geometry(),
+        **options,
+    )

@@ -148,10 +148,11 @@ def report_test(
     """Collect the test metrics, write ``summary.json`` (metrics + provenance + wall time) and print them.
 
     Test metrics are those logged as ``test/…``, plus ``baseline/…`` (what a task measures without its
-    model on the same test events, e.g. tracking on the LDA coordinates). Only rank 0 writes and prints;
-    every rank returns the test metrics.
+    model on the same test events, e.g. tracking on the LDA coordinates) and ``reference/…`` (what the
+    events themselves carry, e.g. a real file's own clusters). Only rank 0 writes and prints; every rank
+    returns the test metrics.
     """
-    metrics = scalar_metrics(trainer.callback_metrics, ("test/", "baseline/"))
+    metrics = scalar_metrics(trainer.callback_metrics, ("test/", "baseline/", "reference/"))
     if trainer.is_global_zero:
         run = {
             "wall_time_s": round(time.time() - start, 1),

@@ -64,3 +64,13 @@ PF_KEYS = {
         "fake_photon",
     )
 }
+CALO_CLUSTERING_KEYS = {
+    *(
+        f"{p}/{m}"
+        for p in ("test", "baseline")
+        for m in ("ari", "purity", "efficiency", "type_accuracy", "energy_resolution", "fake_rate")
+    ),
+    "test/direction_resolution",
+    "test/clusters_per_particle",
+    "test/model_time_s",
+}

@@ -14,8 +14,9 @@ import torch
 from src.evaluate import evaluate
 from src.metrics.trackml_score import trackml_score
 from src.train import train
-from tests.conftest import TINY_HITS, TINY_PF, TINY_PF_SIM, TINY_SIM, TINY_TICL, run_config
+from tests.conftest import TINY_CALO, TINY_HITS, TINY_PF, TINY_PF_SIM, TINY_SIM, TINY_TICL, run_config
 from tests.e2e.keys import (
+    CALO_CLUSTERING_KEYS,
     LINKING_KEYS,
     PF_KEYS,
     PILEUP_KEYS,
@@ -40,6 +41,10 @@ MATRIX = [
     ("particle_flow", "mlpf", [*TINY_PF, "attention=hept"], PF_KEYS),
     ("particle_flow", "mlpf", [*TINY_PF, "attention=window"], PF_KEYS),
     ("particle_flow", "mlpf", TINY_PF_SIM, PF_KEYS),  # the default dataset: simulated tt-bar events
+    ("calo_clustering", "transformer", [*TINY_CALO, "attention=full"], CALO_CLUSTERING_KEYS),
+    ("calo_clustering", "transformer", [*TINY_CALO, "attention=hept"], CALO_CLUSTERING_KEYS),
+    ("calo_clustering", "hept", [*TINY_CALO, "model.link_heads=0"], CALO_CLUSTERING_KEYS),
+    ("calo_clustering", "mlp", TINY_CALO, CALO_CLUSTERING_KEYS),
 ]
 
 

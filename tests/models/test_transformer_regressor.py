@@ -26,7 +26,9 @@ from src.models.transformer_regressor import TransformerRegressor
 def test_regressor_same_event_alone_or_in_a_batch(attention) -> None:
     torch.manual_seed(0)
     inputs = InputSpec(tuple(f"f{i}" for i in range(7)), ("eta", "phi"), (False, True))
-    model = TransformerRegressor(inputs, attention=attention, n_layers=2).eval()
+    model = TransformerRegressor(
+        inputs, attention=attention, n_layers=2, norm_first=False, coord_kernel=False
+    ).eval()
     gen = torch.Generator().manual_seed(1)
     events = [
         (

@@ -1,0 +1,138 @@
+"""Grid-search the condensation inference of a trained calorimeter-clustering model on its validation events.
+
+The model runs once over the validation events of the checkpoint's own dataset (same split); every
+(beta_threshold, distance_threshold) pair of the grid then clusters the stored outputs and is scored with
+the energy-weighted efficiency and purity, the found fraction, the fake rate and the ARI. The baseline
+(``task.evaluation.baseline``, the topological clustering, else the events' own clusters) is scored on the
+same events; the best pair is the most efficient one whose purity is at least the baseline's
+(``--min-purity`` sets another floor).
+Prints the table, writes it as CSV and prints the overrides of the best pair.
+
+    python scripts/tune_condensation.py outputs/calo_clustering-transformer/runs/<time>/checkpoints/best.ckpt
+    python scripts/tune_condensation.py <ckpt> --beta 0.05 0.1 0.2 --distance 0.3 0.4 0.5 --min-purity 0.98
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from omegaconf import OmegaConf
+from torch_geometric.data import Batch
+
+from src.compose import build_datamodule
+from src.evaluate import load_checkpoint
+from src.evaluation.calo_clustering import CaloClusteringEvaluation
+from src.metrics.calo_clusters import ClusterCounts, adjusted_rand_index, cluster_counts, match_clusters
+
+log = logging.getLogger("tune_condensation")
+
+
+def predict(task: torch.nn.Module, dataset) -> list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]:
+    """(event arrays, model outputs) of every event of ``dataset``."""
+    events = []
+    with torch.no_grad():
+        for i in range(len(dataset)):
+            data = dataset[i]
+            out = task.to_numpy(task(Batch.from_data_list([data])))
+            arrays = {k: v.numpy() for k, v in data.to_dict().items() if isinstance(v, torch.Tensor)}
+            events.append((arrays, out))
+    return events
+
+
+def score(events: list, labels_of: Callable[[dict, dict], np.ndarray]) -> dict[str, float]:
+    """Rates and mean ARI of one clustering over the events with hit truth."""
+    counts, ari = ClusterCounts(), []
+    for a, out in events:
+        if not bool(a["has_truth"][0]):
+            continue
+        labels = labels_of(a, out)
+        match = match_clusters(
+            labels=labels,
+            hit_energy=a["hit_energy"],
+            contrib_hit=a["contrib_hit"],
+            contrib_particle=a["contrib_object"],
+            contrib_energy=a["contrib_energy"],
+        )
+        counts = counts + cluster_counts(match)
+        ari.append(adjusted_rand_index(a["object_id"][a["is_hit"]], labels))
+    return counts.rates() | {"ari": float(np.nanmean(ari)) if ari else float("nan")}
+
+
+def baseline_labels(evaluation: CaloClusteringEvaluation, a: dict[str, np.ndarray]) -> np.ndarray:
+    """The baseline's cluster per hit: the configured baseline run on the event, else the event's own
+    clusters (``dataset=sim_calo`` caches its topological clusters), as the test stage scores them."""
+    if evaluation.baseline is not None:
+        return evaluation.baseline_labels(a)
+    return np.asarray(a["event_cluster"], dtype=np.int64)
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("ckpt", type=Path, help="checkpoint written by src.train (task=calo_clustering)")
+    parser.add_argument("--beta", type=float, nargs="+", default=[0.05, 0.1, 0.2, 0.3, 0.5])
+    parser.add_argument("--distance", type=float, nargs="+", default=[0.2, 0.3, 0.4, 0.5, 0.6, 0.8])
+    parser.add_argument("--min-purity", type=float, default=None, help="default: the baseline's purity")
+    parser.add_argument("--split", choices=["val", "test"], default="val", help="events to tune on")
+    parser.add_argument("--set", nargs="*", default=[], help="config overrides (e.g. dataset.n_events=800)")
+    parser.add_argument("--out", type=Path, default=None, help="CSV (default: next to the checkpoint's run)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
+
+    task, meta = load_checkpoint(args.ckpt)
+    evaluation = getattr(task, "evaluation", None)
+    if not isinstance(evaluation, CaloClusteringEvaluation):
+        raise SystemExit(f"{args.ckpt}: not a calorimeter-clustering checkpoint (task=calo_clustering)")
+    task.eval()
+    cfg = OmegaConf.merge(OmegaConf.create(meta["config"]), OmegaConf.from_dotlist(args.set))
+    datamodule = build_datamodule(cfg, task.view)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    dataset = datamodule.datasets[args.split]
+    if not len(dataset):
+        raise SystemExit(
+            f"no {args.split} events in the checkpoint's dataset split {list(cfg.dataset.split)}"
+        )
+    log.info("Predicting %d %s events", len(dataset), args.split)
+    events = predict(task, dataset)
+    floor = args.min_purity
+    if evaluation.baseline is not None or all(bool(a["has_event_clusters"][0]) for a, _ in events):
+        base = score(events, lambda a, _: baseline_labels(evaluation, a))
+        print(
+            f"baseline: efficiency {base['efficiency']:.4f} purity {base['purity']:.4f} ari {base['ari']:.4f}"
+        )
+        floor = base["purity"] if floor is None else floor
+    rows = []
+    for beta, distance in itertools.product(args.beta, args.distance):
+        evaluation.beta_threshold, evaluation.distance_threshold = beta, distance
+        rates = score(events, lambda a, out: evaluation.model_clusters(a, out).labels)
+        rows.append({"beta_threshold": beta, "distance_threshold": distance, **rates})
+    table = pd.DataFrame(rows)
+    out = args.out or args.ckpt.resolve().parents[1] / f"tune_condensation_{args.split}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    ok = table[table["purity"] >= floor] if floor is not None else table
+    if not len(ok):
+        print(f"\nno pair reaches purity {floor:.4f} on {len(events)} {args.split} events\nwrote {out}")
+        return
+    best = ok.sort_values("efficiency", ascending=False, kind="stable").iloc[0]
+    print(
+        f"\nbest on {len(events)} {args.split} events (efficiency {best.efficiency:.4f}, purity "
+        f"{best.purity:.4f}{'' if floor is None else f' >= {floor:.4f}'}):"
+        f"\n  task.evaluation.beta_threshold={best.beta_threshold:g}"
+        f" task.evaluation.distance_threshold={best.distance_threshold:g}\nwrote {out}"
+    )
+
+
+if __name__ == "__main__":
+    main()
