@@ -1,4 +1,4 @@
-"""Synthetic calorimeter events in the declared event format (src/event_model.py): a known number of
+"""Synthetic calorimeter events in the declared event format (src/event_model/): a known number of
 well-separated Gaussian blobs of hits on a cylinder, one per particle, plus noise hits and tracks of the
 charged particles. For tests that must not depend on the detector simulation."""
 
