@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -36,10 +38,13 @@ INPUT_ERRORS = (ConfigValueError, ReaderError, CacheEntryError)
 @contextmanager
 def input_errors_as_messages() -> Iterator[None]:
     """In a command-line entry point: end with the message of an input error (exit status 1), without a
-    traceback; every other exception keeps its traceback."""
+    traceback; every other exception keeps its traceback. In a multirun the error is raised as it is, so
+    that the sweeper records the trial as failed and goes on."""
     try:
         yield
     except INPUT_ERRORS as err:
+        if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise
         raise SystemExit(f"error: {err}") from None
 
 
