@@ -37,7 +37,7 @@ install() {
 write_conf() {
     local host cpus mem
     host=$(hostname -s)
-    cpus=$(nproc)
+    cpus=$(getconf _NPROCESSORS_ONLN)  # not nproc: it follows OMP_NUM_THREADS
     mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 * 9 / 10 ))
     mkdir -p "$DIR"/{ctld,slurmd,log}
     cat >"$CONF" <<EOF
