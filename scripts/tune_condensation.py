@@ -23,11 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from omegaconf import OmegaConf
 from torch_geometric.data import Batch
 
-from src.compose import build_datamodule
-from src.evaluate import load_checkpoint
+from src.evaluate import load_split
 from src.evaluation.calo_clustering import CaloClusteringEvaluation
 from src.metrics.calo_clusters import ClusterCounts, adjusted_rand_index, cluster_counts, match_clusters
 
@@ -88,21 +86,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
 
-    task, meta = load_checkpoint(args.ckpt)
-    evaluation = getattr(task, "evaluation", None)
-    if not isinstance(evaluation, CaloClusteringEvaluation):
-        raise SystemExit(f"{args.ckpt}: not a calorimeter-clustering checkpoint (task=calo_clustering)")
-    task.eval()
-    cfg = OmegaConf.merge(OmegaConf.create(meta["config"]), OmegaConf.from_dotlist(args.set))
-    datamodule = build_datamodule(cfg, task.view)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    dataset = datamodule.datasets[args.split]
-    if not len(dataset):
-        raise SystemExit(
-            f"no {args.split} events in the checkpoint's dataset split {list(cfg.dataset.split)}"
-        )
-    log.info("Predicting %d %s events", len(dataset), args.split)
+    task, dataset = load_split(args.ckpt, args.split, args.set, CaloClusteringEvaluation, "calo_clustering")
+    evaluation = task.evaluation
     events = predict(task, dataset)
     floor = args.min_purity
     if evaluation.baseline is not None or all(bool(a["has_event_clusters"][0]) for a, _ in events):

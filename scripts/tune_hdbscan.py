@@ -22,12 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from omegaconf import OmegaConf
 from sklearn.base import clone
 from torch_geometric.data import Batch
 
-from src.compose import build_datamodule
-from src.evaluate import load_checkpoint
+from src.evaluate import load_split
 from src.evaluation.clustering import cluster
 from src.evaluation.track_regression import TrackRegressionEvaluation
 from src.event_model import HITS
@@ -109,21 +107,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
 
-    task, meta = load_checkpoint(args.ckpt)
-    evaluation = getattr(task, "evaluation", None)
-    if not isinstance(evaluation, TrackRegressionEvaluation):
-        raise SystemExit(f"{args.ckpt}: not a track-regression checkpoint (task=track_regression)")
-    task.eval()
-    cfg = OmegaConf.merge(OmegaConf.create(meta["config"]), OmegaConf.from_dotlist(args.set))
-    datamodule = build_datamodule(cfg, task.view)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    dataset = datamodule.datasets[args.split]
-    if not len(dataset):
-        raise SystemExit(
-            f"no {args.split} events in the checkpoint's dataset split {list(cfg.dataset.split)}"
-        )
-    log.info("Predicting %d %s events", len(dataset), args.split)
+    task, dataset = load_split(args.ckpt, args.split, args.set, TrackRegressionEvaluation, "track_regression")
+    evaluation = task.evaluation
     events = predict(task, dataset)
     table = score_grid(
         events, evaluation.clusterer, args.min_cluster_size, args.min_samples, evaluation=evaluation

@@ -49,6 +49,27 @@ def load_checkpoint(
     return task, meta
 
 
+def load_split(
+    path: str | Path, split: str, overrides: list[str], evaluation_type: type, task_name: str
+) -> tuple[L.LightningModule, Any]:
+    """A checkpoint's task in eval mode and the events of one split (``val``/``test``) of its own dataset
+    config with the dotlist ``overrides``, for scripts that tune inference settings; exits with a message
+    when the checkpoint's test stage is not an ``evaluation_type`` or the split is empty."""
+    task, meta = load_checkpoint(path)
+    if not isinstance(getattr(task, "evaluation", None), evaluation_type):
+        raise SystemExit(f"{path}: not a checkpoint of task={task_name}")
+    task.eval()
+    cfg = OmegaConf.merge(OmegaConf.create(meta["config"]), OmegaConf.from_dotlist(overrides))
+    datamodule = build_datamodule(cfg, task.view)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    dataset = datamodule.datasets[split]
+    if not len(dataset):
+        raise SystemExit(f"no {split} events in the checkpoint's dataset split {list(cfg.dataset.split)}")
+    log.info("Predicting %d %s events", len(dataset), split)
+    return task, dataset
+
+
 def evaluate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     """Test a checkpoint on ``cfg.dataset``; returns the test metrics."""
     validate(cfg)  # value checks of the typed configs, before anything is built

@@ -20,7 +20,7 @@ import logging
 
 import numpy as np
 
-from src.event_model import SUBDETECTORS
+from src.event_model import SUBDETECTORS, TRACKS
 from src.io.edm4hep.access import Branches, ranges
 from src.io.edm4hep.schema import AT_CALORIMETER, AT_FIRST_HIT, AT_IP
 from src.io.edm4hep.truth import cluster_particles, cluster_spread, segment_argmax
@@ -160,7 +160,7 @@ def _named_shape(b: Branches, coll: str, n: int, i: int) -> np.ndarray | None:
 def read_tracks(b: Branches, coll: str | None, particles: str | None, b_field: float | None, i: int) -> dict:
     """The ``track_*`` arrays of event ``i`` (empty without ``coll``)."""
     if coll is None:
-        return {k: np.zeros(0) for k in _TRACK_KEYS}
+        return {k: np.zeros(0) for k in TRACKS.fields}
     chi2 = b.member(coll, "chi2", i)
     n = len(chi2)
     owner, position = ranges(b.member(coll, "trackStates_begin", i), b.member(coll, "trackStates_end", i))
@@ -227,27 +227,6 @@ _STATE_FIELDS = (
     "referencePoint.y",
     "referencePoint.z",
 )
-_TRACK_KEYS = [
-    "track_particle",
-    "track_charge",
-    "track_pt",
-    "track_eta",
-    "track_phi",
-    "track_p",
-    "track_chi2",
-    "track_ndf",
-    "track_dedx",
-    "track_dedx_error",
-    "track_inner_radius",
-    "track_tan_lambda",
-    "track_d0",
-    "track_omega",
-    "track_z0",
-    "track_time",
-    "track_calo_x",
-    "track_calo_y",
-    "track_calo_z",
-]
 
 
 def _dqdx(b: Branches, track_coll: str, n: int, i: int) -> tuple[np.ndarray, np.ndarray]:
