@@ -211,5 +211,15 @@ class EventTask(L.LightningModule):
         """The run directory (the trainer's root directory)."""
         return Path(self.trainer.default_root_dir)
 
+    def report_evaluation(self, metrics: dict[str, float], *write_args: Any) -> None:
+        """End of the test stage: log ``metrics`` of ``self.evaluation``, write its files (rank zero, with
+        ``write_args``) and reset it for the next test; nothing when it saw no events (empty metrics)."""
+        if not metrics:
+            return
+        self.log_dict(metrics)
+        if self.trainer.is_global_zero:
+            self.evaluation.write(self.output_dir, *write_args)
+        self.evaluation.reset()
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["hepreco"] = dict(self.run_metadata)

@@ -140,10 +140,4 @@ class TrackRegressionTask(EventTask):
             )
 
     def on_test_epoch_end(self) -> None:
-        metrics = self.evaluation.metrics(self.target_names)
-        if not metrics:
-            return
-        self.log_dict(metrics)
-        if self.trainer.is_global_zero:
-            self.evaluation.write(self.output_dir, self.target_names)
-        self.evaluation.reset()
+        self.report_evaluation(self.evaluation.metrics(self.target_names), self.target_names)

@@ -268,10 +268,4 @@ class TrackingTask(EventTask):
                 )
 
     def on_test_epoch_end(self) -> None:
-        metrics = self.evaluation.metrics()
-        if not metrics:
-            return
-        self.log_dict(metrics)
-        if self.trainer.is_global_zero:
-            self.evaluation.write(self.output_dir)
-        self.evaluation.reset()
+        self.report_evaluation(self.evaluation.metrics())
