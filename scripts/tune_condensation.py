@@ -1,15 +1,16 @@
 """Grid-search the condensation inference of a trained calorimeter-clustering model on its validation events.
 
 The model runs once over the validation events of the checkpoint's own dataset (same split); every
-(beta_threshold, distance_threshold) pair of the grid then clusters the stored outputs and is scored with
+(beta_threshold, distance_threshold, join_distance) point of the grid (join ≥ distance) then clusters the
+stored outputs and is scored with
 the energy-weighted efficiency and purity, the found fraction, the fake rate and the ARI. The baseline
 (``task.evaluation.baseline``, the topological clustering, else the events' own clusters) is scored on the
-same events; the best pair is the most efficient one whose purity is at least the baseline's
+same events; the best point is the most efficient one whose purity is at least the baseline's
 (``--min-purity`` sets another floor).
-Prints the table, writes it as CSV and prints the overrides of the best pair.
+Prints the table, writes it as CSV and prints the overrides of the best point.
 
     python scripts/tune_condensation.py outputs/calo_clustering-transformer/runs/<time>/checkpoints/best.ckpt
-    python scripts/tune_condensation.py <ckpt> --beta 0.05 0.1 0.2 --distance 0.3 0.4 0.5 --min-purity 0.98
+    python scripts/tune_condensation.py <ckpt> --beta 0.05 0.1 0.2 --distance 0.5 0.7 --join 0.7 1.1 1.5
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ def main() -> None:
     )
     parser.add_argument("ckpt", type=Path, help="checkpoint written by src.train (task=calo_clustering)")
     parser.add_argument("--beta", type=float, nargs="+", default=[0.05, 0.1, 0.2, 0.3, 0.5])
-    parser.add_argument("--distance", type=float, nargs="+", default=[0.2, 0.3, 0.4, 0.5, 0.6, 0.8])
+    parser.add_argument("--distance", type=float, nargs="+", default=[0.4, 0.5, 0.6, 0.7, 0.8, 1.0])
+    parser.add_argument("--join", type=float, nargs="+", default=[0.5, 0.7, 0.9, 1.1, 1.3, 1.6])
     parser.add_argument("--min-purity", type=float, default=None, help="default: the baseline's purity")
     parser.add_argument("--split", choices=["val", "test"], default="val", help="events to tune on")
     parser.add_argument("--set", nargs="*", default=[], help="config overrides (e.g. dataset.n_events=800)")
@@ -97,10 +99,13 @@ def main() -> None:
         )
         floor = base["purity"] if floor is None else floor
     rows = []
-    for beta, distance in itertools.product(args.beta, args.distance):
+    for beta, distance, join in itertools.product(args.beta, args.distance, args.join):
+        if join < distance:
+            continue
         evaluation.beta_threshold, evaluation.distance_threshold = beta, distance
+        evaluation.join_distance = join
         rates = score(events, lambda a, out: evaluation.model_clusters(a, out).labels)
-        rows.append({"beta_threshold": beta, "distance_threshold": distance, **rates})
+        rows.append({"beta_threshold": beta, "distance_threshold": distance, "join_distance": join, **rates})
     table = pd.DataFrame(rows)
     out = args.out or args.ckpt.resolve().parents[1] / f"tune_condensation_{args.split}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -108,14 +113,15 @@ def main() -> None:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     ok = table[table["purity"] >= floor] if floor is not None else table
     if not len(ok):
-        print(f"\nno pair reaches purity {floor:.4f} on {len(events)} {args.split} events\nwrote {out}")
+        print(f"\nno point reaches purity {floor:.4f} on {len(events)} {args.split} events\nwrote {out}")
         return
     best = ok.sort_values("efficiency", ascending=False, kind="stable").iloc[0]
     print(
         f"\nbest on {len(events)} {args.split} events (efficiency {best.efficiency:.4f}, purity "
         f"{best.purity:.4f}{'' if floor is None else f' >= {floor:.4f}'}):"
         f"\n  task.evaluation.beta_threshold={best.beta_threshold:g}"
-        f" task.evaluation.distance_threshold={best.distance_threshold:g}\nwrote {out}"
+        f" task.evaluation.distance_threshold={best.distance_threshold:g}"
+        f" task.evaluation.join_distance={best.join_distance:g}\nwrote {out}"
     )
 
 

@@ -76,7 +76,8 @@ class CaloClusteringEvaluation:
 
     Args:
         beta_threshold: condensation score above which a token may seed a cluster.
-        distance_threshold: radius in the clustering space of a seed's cluster.
+        distance_threshold: radius in the clustering space within which a seed suppresses other seeds.
+        join_distance: a token joins its nearest seed within this radius (≥ ``distance_threshold``).
         kinematics: ``"condensation_point"`` or ``"energy_weighted"`` (see :mod:`.condensation`).
         baseline: the classical clustering: an object with ``cluster(hits)`` (a
             :class:`src.reco.topo_clustering.TopoClustering`) or ``f(hits) -> label per hit`` (or the
@@ -91,6 +92,7 @@ class CaloClusteringEvaluation:
         *,
         beta_threshold: float,
         distance_threshold: float,
+        join_distance: float,
         kinematics: str,
         baseline: Callable[[Mapping[str, np.ndarray]], np.ndarray] | None,
         typer: ClusterTyper,
@@ -103,6 +105,7 @@ class CaloClusteringEvaluation:
             raise ValueError(f"task.evaluation.baseline must be f(hits) -> labels, got {baseline!r}")
         self.beta_threshold = beta_threshold
         self.distance_threshold = distance_threshold
+        self.join_distance = join_distance
         self.kinematics = kinematics
         self.baseline = baseline
         self.typer = typer
@@ -126,6 +129,7 @@ class CaloClusteringEvaluation:
             out["coords"],
             beta_threshold=self.beta_threshold,
             distance_threshold=self.distance_threshold,
+            join_distance=self.join_distance,
         )
         is_hit = np.asarray(a["is_hit"], dtype=bool)
         kin = cluster_kinematics(

@@ -1,11 +1,12 @@
 """Object-condensation inference: clusters from per-token condensation scores β and clustering coordinates,
 then each cluster's type, charge, energy and direction from the per-token predictions.
 
-:func:`condense` (Kieseler 2020, arXiv:2002.03605): tokens with β above ``beta_threshold`` are candidate
+:func:`condense` (after Kieseler 2020, arXiv:2002.03605): tokens with β above ``beta_threshold`` are candidate
 condensation points, taken in decreasing β; a candidate becomes a seed unless it lies within
-``distance_threshold`` of an earlier seed; every token joins the first seed (highest β) within
-``distance_threshold`` of it, and tokens near no seed stay unclustered (−1). The number of clusters is the
-number of seeds: nothing bounds it.
+``distance_threshold`` of an earlier seed; every token joins its nearest seed if that lies within
+``join_distance`` (≥ ``distance_threshold``: the outskirts of a shower, which the potential pulls in only
+weakly, still reach their seed), and tokens near no seed stay unclustered (−1). The number of clusters is
+the number of seeds: nothing bounds it.
 
 :func:`cluster_kinematics` reads the clusters' properties either at the condensation point (the seed:
 ``"condensation_point"``) or as energy-weighted averages of the member hits' predictions
@@ -28,9 +29,15 @@ def condense(
     *,
     beta_threshold: float,
     distance_threshold: float,
+    join_distance: float,
     chunk: int = 4096,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cluster label per token (−1: none) and the seed token of each cluster (labels are seed ranks)."""
+    if join_distance < distance_threshold:
+        raise ValueError(
+            f"task.evaluation.join_distance ({join_distance}) must be at least task.evaluation."
+            f"distance_threshold ({distance_threshold}): a seed's own suppressed candidates must reach it"
+        )
     beta = np.asarray(beta, dtype=np.float64)
     coords = np.asarray(coords, dtype=np.float64).reshape(len(beta), -1)
     candidates = np.flatnonzero(beta > beta_threshold)
@@ -49,10 +56,11 @@ def condense(
     if not len(seeds):
         return labels, seeds
     seed_points = coords[seeds]
-    for lo in range(0, len(beta), chunk):  # every token joins the first seed (highest beta) near it
+    for lo in range(0, len(beta), chunk):  # every token joins its nearest seed within the join radius
         d2 = ((coords[lo : lo + chunk, None, :] - seed_points[None]) ** 2).sum(-1)
-        near = d2 < r2
-        labels[lo : lo + chunk] = np.where(near.any(axis=1), near.argmax(axis=1), -1)
+        nearest = d2.argmin(axis=1)
+        within = d2[np.arange(len(d2)), nearest] < join_distance**2
+        labels[lo : lo + chunk] = np.where(within, nearest, -1)
     labels[seeds] = np.arange(len(seeds))
     return labels, seeds
 

@@ -46,6 +46,7 @@ def _evaluation(kinematics: str = "condensation_point", baseline=None) -> CaloCl
     return CaloClusteringEvaluation(
         beta_threshold=0.5,
         distance_threshold=1.0,
+        join_distance=1.0,
         kinematics=kinematics,
         baseline=baseline,
         typer=ClusterTyper(),

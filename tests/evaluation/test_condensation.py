@@ -1,5 +1,5 @@
 """Condensation inference: seeds above the β threshold suppress the candidates near them, every token joins
-the highest-β seed within the radius, any number of clusters comes out; cluster kinematics at the
+its nearest seed within the join radius, any number of clusters comes out; cluster kinematics at the
 condensation point and energy-weighted."""
 
 from __future__ import annotations
@@ -10,32 +10,45 @@ import pytest
 from src.evaluation.condensation import cluster_kinematics, condense
 
 
-def test_tokens_join_the_highest_beta_seed_within_the_radius():
-    coords = np.array([[0.0, 0], [0.1, 0], [0.3, 0], [2.0, 0], [2.2, 0], [5.0, 0], [0.45, 0]])
-    beta = np.array([0.9, 0.8, 0.2, 0.7, 0.1, 0.05, 0.6])
-    labels, seeds = condense(beta, coords, beta_threshold=0.5, distance_threshold=0.5)
+def test_tokens_join_their_seed_within_the_join_radius():
+    coords = np.array([[0.0, 0], [0.1, 0], [0.3, 0], [2.0, 0], [2.2, 0], [5.0, 0], [0.45, 0], [2.9, 0]])
+    beta = np.array([0.9, 0.8, 0.2, 0.7, 0.1, 0.05, 0.6, 0.1])
+    labels, seeds = condense(beta, coords, beta_threshold=0.5, distance_threshold=0.5, join_distance=1.0)
     # token 1 and token 6 are candidates near seed 0: suppressed; token 3 seeds the second cluster;
-    # token 5 (beta below threshold, far from every seed) stays unclustered
+    # token 7 lies outside the seed radius of token 3 but within its join radius; token 5 (beta below
+    # threshold, far from every seed) stays unclustered
     assert seeds.tolist() == [0, 3]
-    assert labels.tolist() == [0, 0, 0, 1, 1, -1, 0]
+    assert labels.tolist() == [0, 0, 0, 1, 1, -1, 0, 1]
+    labels, _ = condense(beta, coords, beta_threshold=0.5, distance_threshold=0.5, join_distance=0.5)
+    assert labels[7] == -1
 
 
-def test_overlapping_seeds_assign_to_the_higher_beta():
-    coords = np.array([[0.0], [0.8], [0.45]])
-    labels, seeds = condense(np.array([0.9, 0.95, 0.1]), coords, beta_threshold=0.5, distance_threshold=0.5)
+def test_overlapping_seeds_assign_to_the_nearest():
+    coords = np.array([[0.0], [0.8], [0.45], [0.3]])
+    beta = np.array([0.9, 0.95, 0.1, 0.1])
+    labels, seeds = condense(beta, coords, beta_threshold=0.5, distance_threshold=0.5, join_distance=0.5)
     assert seeds.tolist() == [1, 0]  # decreasing beta
-    assert labels.tolist() == [1, 0, 0]  # token 2 is near both seeds: the higher beta (token 1) wins
+    assert labels.tolist() == [1, 0, 0, 1]  # tokens 2 and 3 are near both seeds: the nearer one wins
+
+
+def test_join_radius_below_the_seed_radius_is_refused():
+    with pytest.raises(ValueError, match="join_distance"):
+        condense(np.ones(2), np.zeros((2, 1)), beta_threshold=0.5, distance_threshold=0.5, join_distance=0.4)
 
 
 def test_no_seed_no_cluster_and_no_maximum():
-    labels, seeds = condense(np.full(4, 0.1), np.zeros((4, 2)), beta_threshold=0.5, distance_threshold=1.0)
+    labels, seeds = condense(
+        np.full(4, 0.1), np.zeros((4, 2)), beta_threshold=0.5, distance_threshold=1.0, join_distance=1.0
+    )
     assert labels.tolist() == [-1] * 4 and len(seeds) == 0
     n = 700  # far more objects than any event of the tests trains on
     rng = np.random.default_rng(0)
     centres = np.stack([np.arange(n) * 3.0, np.zeros(n)], 1)
     coords = np.repeat(centres, 5, axis=0) + rng.normal(0, 0.05, (5 * n, 2))
     beta = np.tile([0.9, 0.2, 0.2, 0.2, 0.2], n)
-    labels, seeds = condense(beta, coords, beta_threshold=0.5, distance_threshold=0.8, chunk=128)
+    labels, seeds = condense(
+        beta, coords, beta_threshold=0.5, distance_threshold=0.8, join_distance=1.2, chunk=128
+    )
     assert len(seeds) == n
     np.testing.assert_array_equal(labels, np.repeat(np.arange(n), 5))
 
