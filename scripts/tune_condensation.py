@@ -83,7 +83,12 @@ def main() -> None:
     parser.add_argument("--join", type=float, nargs="+", default=[0.5, 0.7, 0.9, 1.1, 1.3, 1.6])
     parser.add_argument("--min-purity", type=float, default=None, help="default: the baseline's purity")
     parser.add_argument("--split", choices=["val", "test"], default="val", help="events to tune on")
-    parser.add_argument("--set", nargs="*", default=[], help="config overrides (e.g. dataset.n_events=800)")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        help="config overrides (e.g. dataset.n_events=800; task.* also reach the checkpoint's task)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="CSV (default: next to the checkpoint's run)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")

@@ -53,13 +53,15 @@ def load_split(
     path: str | Path, split: str, overrides: list[str], evaluation_type: type, task_name: str
 ) -> tuple[L.LightningModule, Any]:
     """A checkpoint's task in eval mode and the events of one split (``val``/``test``) of its own dataset
-    config with the dotlist ``overrides``, for scripts that tune inference settings; exits with a message
-    when the checkpoint's test stage is not an ``evaluation_type`` or the split is empty."""
-    task, meta = load_checkpoint(path)
+    config with the dotlist ``overrides`` (``task.*`` entries also reach the task), for scripts that tune
+    inference settings; exits with a message when the checkpoint's test stage is not an
+    ``evaluation_type`` or the split is empty."""
+    dotlist = OmegaConf.from_dotlist(overrides)
+    task, meta = load_checkpoint(path, dotlist.get("task"))
     if not isinstance(getattr(task, "evaluation", None), evaluation_type):
         raise SystemExit(f"{path}: not a checkpoint of task={task_name}")
     task.eval()
-    cfg = OmegaConf.merge(OmegaConf.create(meta["config"]), OmegaConf.from_dotlist(overrides))
+    cfg = OmegaConf.merge(OmegaConf.create(meta["config"]), dotlist)
     datamodule = build_datamodule(cfg, task.view)
     datamodule.prepare_data()
     datamodule.setup("fit")
