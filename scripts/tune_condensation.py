@@ -1,8 +1,8 @@
 """Grid-search the condensation inference of a trained calorimeter-clustering model on its validation events.
 
 The model runs once over the validation events of the checkpoint's own dataset (same split); every
-(beta_threshold, distance_threshold, join_distance) point of the grid (join ≥ distance) then clusters the
-stored outputs and is scored with
+(beta_threshold, distance_threshold, em_distance_threshold, join_distance) point of the grid (join ≥ both
+distances) then clusters the stored outputs and is scored with
 the energy-weighted efficiency and purity, the found fraction, the fake rate and the ARI. The baseline
 (``task.evaluation.baseline``, the topological clustering, else the events' own clusters) is scored on the
 same events; the best point is the most efficient one whose purity is at least the baseline's
@@ -10,7 +10,9 @@ same events; the best point is the most efficient one whose purity is at least t
 Prints the table, writes it as CSV and prints the overrides of the best point.
 
     python scripts/tune_condensation.py outputs/calo_clustering-transformer/runs/<time>/checkpoints/best.ckpt
-    python scripts/tune_condensation.py <ckpt> --beta 0.05 0.1 0.2 --distance 0.5 0.7 --join 0.7 1.1 1.5
+    python scripts/tune_condensation.py <ckpt> --distance 0.5 0.7 --em-distance 0.3 0.5 --join 1.1 1.5
+    python scripts/tune_condensation.py <ckpt> --split test --beta 0.2 --distance 0.7 --em-distance 0.3 \
+        --join 2.0 --bootstrap 4000     # one point on the test events, with bootstrap intervals
 """
 
 from __future__ import annotations
@@ -45,9 +47,11 @@ def predict(task: torch.nn.Module, dataset) -> list[tuple[dict[str, np.ndarray],
     return events
 
 
-def score(events: list, labels_of: Callable[[dict, dict], np.ndarray]) -> dict[str, float]:
-    """Rates and mean ARI of one clustering over the events with hit truth."""
-    counts, ari = ClusterCounts(), []
+def event_counts(
+    events: list, labels_of: Callable[[dict, dict], np.ndarray]
+) -> tuple[list[ClusterCounts], list[float]]:
+    """Per event with hit truth: the cluster counts and the ARI of one clustering."""
+    counts, ari = [], []
     for a, out in events:
         if not bool(a["has_truth"][0]):
             continue
@@ -59,9 +63,32 @@ def score(events: list, labels_of: Callable[[dict, dict], np.ndarray]) -> dict[s
             contrib_particle=a["contrib_object"],
             contrib_energy=a["contrib_energy"],
         )
-        counts = counts + cluster_counts(match)
+        counts.append(cluster_counts(match))
         ari.append(adjusted_rand_index(a["object_id"][a["is_hit"]], labels))
-    return counts.rates() | {"ari": float(np.nanmean(ari)) if ari else float("nan")}
+    return counts, ari
+
+
+def score(events: list, labels_of: Callable[[dict, dict], np.ndarray]) -> dict[str, float]:
+    """Rates and mean ARI of one clustering over the events with hit truth."""
+    counts, ari = event_counts(events, labels_of)
+    total = sum(counts, ClusterCounts())
+    return total.rates() | {"ari": float(np.nanmean(ari)) if ari else float("nan")}
+
+
+def bootstrap_differences(
+    model: list[ClusterCounts], base: list[ClusterCounts], n: int, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Model minus baseline efficiency and purity over ``n`` resamplings of the events (the same resampled
+    events for both)."""
+    rng = np.random.default_rng(seed)
+    diffs: dict[str, list[float]] = {"efficiency": [], "purity": []}
+    for _ in range(n):
+        pick = rng.integers(0, len(model), len(model))
+        m = sum((model[i] for i in pick), ClusterCounts()).rates()
+        b = sum((base[i] for i in pick), ClusterCounts()).rates()
+        for key, values in diffs.items():
+            values.append(m[key] - b[key])
+    return {k: np.asarray(v) for k, v in diffs.items()}
 
 
 def baseline_labels(evaluation: CaloClusteringEvaluation, a: dict[str, np.ndarray]) -> np.ndarray:
@@ -80,6 +107,7 @@ def main() -> None:
     parser.add_argument("ckpt", type=Path, help="checkpoint written by src.train (task=calo_clustering)")
     parser.add_argument("--beta", type=float, nargs="+", default=[0.05, 0.1, 0.2, 0.3, 0.5])
     parser.add_argument("--distance", type=float, nargs="+", default=[0.4, 0.5, 0.6, 0.7, 0.8, 1.0])
+    parser.add_argument("--em-distance", type=float, nargs="+", default=[0.3, 0.4, 0.5, 0.7])
     parser.add_argument("--join", type=float, nargs="+", default=[0.5, 0.7, 0.9, 1.1, 1.3, 1.6])
     parser.add_argument("--min-purity", type=float, default=None, help="default: the baseline's purity")
     parser.add_argument("--split", choices=["val", "test"], default="val", help="events to tune on")
@@ -88,6 +116,9 @@ def main() -> None:
         nargs="*",
         default=[],
         help="config overrides (e.g. dataset.n_events=800; task.* also reach the checkpoint's task)",
+    )
+    parser.add_argument(
+        "--bootstrap", type=int, default=0, help="resamplings of the events for the best point's differences"
     )
     parser.add_argument("--out", type=Path, default=None, help="CSV (default: next to the checkpoint's run)")
     args = parser.parse_args()
@@ -104,13 +135,15 @@ def main() -> None:
         )
         floor = base["purity"] if floor is None else floor
     rows = []
-    for beta, distance, join in itertools.product(args.beta, args.distance, args.join):
-        if join < distance:
+    grid = itertools.product(args.beta, args.distance, args.em_distance, args.join)
+    for beta, distance, em_distance, join in grid:
+        if join < max(distance, em_distance):
             continue
         evaluation.beta_threshold, evaluation.distance_threshold = beta, distance
-        evaluation.join_distance = join
+        evaluation.em_distance_threshold, evaluation.join_distance = em_distance, join
         rates = score(events, lambda a, out: evaluation.model_clusters(a, out).labels)
-        rows.append({"beta_threshold": beta, "distance_threshold": distance, "join_distance": join, **rates})
+        point = {"beta_threshold": beta, "distance_threshold": distance, "em_distance_threshold": em_distance}
+        rows.append(point | {"join_distance": join, **rates})
     table = pd.DataFrame(rows)
     out = args.out or args.ckpt.resolve().parents[1] / f"tune_condensation_{args.split}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -126,8 +159,27 @@ def main() -> None:
         f"{best.purity:.4f}{'' if floor is None else f' >= {floor:.4f}'}):"
         f"\n  task.evaluation.beta_threshold={best.beta_threshold:g}"
         f" task.evaluation.distance_threshold={best.distance_threshold:g}"
+        f" task.evaluation.em_distance_threshold={best.em_distance_threshold:g}"
         f" task.evaluation.join_distance={best.join_distance:g}\nwrote {out}"
     )
+    if args.bootstrap and floor is not None and args.min_purity is None:
+        evaluation.beta_threshold, evaluation.distance_threshold = (
+            best.beta_threshold,
+            best.distance_threshold,
+        )
+        evaluation.em_distance_threshold, evaluation.join_distance = (
+            best.em_distance_threshold,
+            best.join_distance,
+        )
+        model, _ = event_counts(events, lambda a, out: evaluation.model_clusters(a, out).labels)
+        base_counts, _ = event_counts(events, lambda a, _: baseline_labels(evaluation, a))
+        print(f"\nmodel - baseline at the best point, {args.bootstrap} resamplings of the events:")
+        for key, d in bootstrap_differences(model, base_counts, args.bootstrap).items():
+            q = np.quantile(d, [0.16, 0.84, 0.025, 0.975])
+            print(
+                f"  {key}: {best[key] - base[key]:+.4f}  68% [{q[0]:+.4f}, {q[1]:+.4f}]"
+                f"  95% [{q[2]:+.4f}, {q[3]:+.4f}]"
+            )
 
 
 if __name__ == "__main__":

@@ -46,6 +46,8 @@ from src.metrics.calo_clusters import (
 )
 from src.reco.cluster_types import ClusterTyper
 
+#: Type classes of electromagnetic showers (photons and electrons).
+EM_TYPES = [CALO_TYPE_NAMES.index(name) for name in ("gamma", "e-", "e+")]
 PREFIXES = {"model": "test/", "baseline": "baseline/", "reference": "reference/"}
 
 
@@ -77,6 +79,9 @@ class CaloClusteringEvaluation:
     Args:
         beta_threshold: condensation score above which a token may seed a cluster.
         distance_threshold: radius in the clustering space within which a seed suppresses other seeds.
+        em_distance_threshold: the radius for candidates the model calls electromagnetic (γ, e±:
+            summed type probability above 0.5): their showers are compact, so a close neighbour is a
+            particle of its own (two photons of a π0, a photon next to a hadron).
         join_distance: a token joins its nearest seed within this radius (≥ ``distance_threshold``).
         kinematics: ``"condensation_point"`` or ``"energy_weighted"`` (see :mod:`.condensation`).
         baseline: the classical clustering: an object with ``cluster(hits)`` (a
@@ -92,6 +97,7 @@ class CaloClusteringEvaluation:
         *,
         beta_threshold: float,
         distance_threshold: float,
+        em_distance_threshold: float,
         join_distance: float,
         kinematics: str,
         baseline: Callable[[Mapping[str, np.ndarray]], np.ndarray] | None,
@@ -105,6 +111,7 @@ class CaloClusteringEvaluation:
             raise ValueError(f"task.evaluation.baseline must be f(hits) -> labels, got {baseline!r}")
         self.beta_threshold = beta_threshold
         self.distance_threshold = distance_threshold
+        self.em_distance_threshold = em_distance_threshold
         self.join_distance = join_distance
         self.kinematics = kinematics
         self.baseline = baseline
@@ -124,11 +131,12 @@ class CaloClusteringEvaluation:
     def model_clusters(self, a: Mapping[str, np.ndarray], out: Mapping[str, np.ndarray]) -> Clusters:
         """The model's clusters of one event from its per-token outputs (``beta``, ``coords``,
         ``type_prob``, ``charge_prob``, ``log_energy_factor``, ``direction``)."""
+        electromagnetic = out["type_prob"][:, EM_TYPES].sum(axis=1) > 0.5
         labels, seeds = condense(
             out["beta"],
             out["coords"],
             beta_threshold=self.beta_threshold,
-            distance_threshold=self.distance_threshold,
+            distance_threshold=np.where(electromagnetic, self.em_distance_threshold, self.distance_threshold),
             join_distance=self.join_distance,
         )
         is_hit = np.asarray(a["is_hit"], dtype=bool)

@@ -28,21 +28,23 @@ def condense(
     coords: np.ndarray,
     *,
     beta_threshold: float,
-    distance_threshold: float,
+    distance_threshold: float | np.ndarray,
     join_distance: float,
     chunk: int = 4096,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cluster label per token (−1: none) and the seed token of each cluster (labels are seed ranks)."""
-    if join_distance < distance_threshold:
-        raise ValueError(
-            f"task.evaluation.join_distance ({join_distance}) must be at least task.evaluation."
-            f"distance_threshold ({distance_threshold}): a seed's own suppressed candidates must reach it"
-        )
+    """Cluster label per token (−1: none) and the seed token of each cluster (labels are seed ranks);
+    ``distance_threshold`` per token is the radius within which a seed suppresses that candidate."""
     beta = np.asarray(beta, dtype=np.float64)
+    radius = np.broadcast_to(np.asarray(distance_threshold, dtype=np.float64), beta.shape)
+    if len(radius) and join_distance < radius.max():
+        raise ValueError(
+            f"task.evaluation.join_distance ({join_distance}) must be at least every seed radius (up to "
+            f"{radius.max()}): a seed's own suppressed candidates must reach it"
+        )
     coords = np.asarray(coords, dtype=np.float64).reshape(len(beta), -1)
     candidates = np.flatnonzero(beta > beta_threshold)
     candidates = candidates[np.argsort(-beta[candidates], kind="stable")]
-    r2 = distance_threshold**2
+    r2 = radius[candidates] ** 2
     # greedy suppression: the best remaining candidate is a seed and suppresses the candidates near it
     seeds = []
     free = np.ones(len(candidates), dtype=bool)

@@ -1,5 +1,6 @@
 """The calorimeter clustering test stage: oracle model outputs score perfectly next to a baseline and the
-event's own clusters, both kinematics modes agree on clean blobs, an event without hit truth gives only
+event's own clusters, both kinematics modes agree on clean blobs, a candidate called electromagnetic keeps
+its own cluster next to a hadron with the smaller EM radius, an event without hit truth gives only
 the truth-free figures, a topological clustering runs as the baseline, and the table and plots are
 written."""
 
@@ -46,6 +47,7 @@ def _evaluation(kinematics: str = "condensation_point", baseline=None) -> CaloCl
     return CaloClusteringEvaluation(
         beta_threshold=0.5,
         distance_threshold=1.0,
+        em_distance_threshold=1.0,
         join_distance=1.0,
         kinematics=kinematics,
         baseline=baseline,
@@ -107,6 +109,25 @@ def test_an_event_without_hit_truth_gives_the_truth_free_figures_only():
     assert m["baseline/clustered_energy_fraction"] == m["test/clustered_energy_fraction"]
     assert not any(k.startswith("reference/") for k in m)
     assert not any(k.endswith("efficiency") or k.endswith("ari") for k in m)
+
+
+def test_a_photon_close_to_a_hadron_keeps_its_own_cluster_with_the_em_radius():
+    a = _arrays(blob_event(2, seed=3))
+    out = _oracle(a)
+    obj = a["object_id"]
+    out["coords"][obj == 1] = [0.3, 0.0, 0.0]  # the second particle's hits 0.3 from the first's
+    types = np.zeros_like(out["type_prob"])
+    types[:, CALO_TYPE_NAMES.index("pi+")] = 1.0
+    types[obj == 1] = np.eye(len(CALO_TYPE_NAMES))[CALO_TYPE_NAMES.index("gamma")]
+    out["type_prob"] = types
+    merged = _evaluation().model_clusters(a, out).labels
+    evaluation = _evaluation()
+    evaluation.em_distance_threshold = 0.2
+    separate = evaluation.model_clusters(a, out).labels
+    hits = obj[a["is_hit"]]
+    assert len(np.unique(merged[hits >= 0])) == 1  # one radius of 1.0: the photon's seed is suppressed
+    assert len(np.unique(separate[hits == 0])) == 1 and len(np.unique(separate[hits == 1])) == 1
+    assert separate[hits == 0][0] != separate[hits == 1][0]
 
 
 def test_unknown_kinematics_is_rejected():

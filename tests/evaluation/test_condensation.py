@@ -31,6 +31,17 @@ def test_overlapping_seeds_assign_to_the_nearest():
     assert labels.tolist() == [1, 0, 0, 1]  # tokens 2 and 3 are near both seeds: the nearer one wins
 
 
+def test_a_smaller_radius_per_token_keeps_a_close_candidate_as_a_seed():
+    coords = np.array([[0.0], [0.3], [0.1], [0.35]])
+    beta = np.array([0.9, 0.8, 0.1, 0.1])
+    labels, seeds = condense(beta, coords, beta_threshold=0.5, distance_threshold=0.5, join_distance=1.0)
+    assert seeds.tolist() == [0]  # token 1 lies within the radius of seed 0
+    radius = np.array([0.5, 0.2, 0.5, 0.5])  # token 1 is compact (e.g. a photon): suppressed only within 0.2
+    labels, seeds = condense(beta, coords, beta_threshold=0.5, distance_threshold=radius, join_distance=1.0)
+    assert seeds.tolist() == [0, 1]
+    assert labels.tolist() == [0, 1, 0, 1]
+
+
 def test_join_radius_below_the_seed_radius_is_refused():
     with pytest.raises(ValueError, match="join_distance"):
         condense(np.ones(2), np.zeros((2, 1)), beta_threshold=0.5, distance_threshold=0.5, join_distance=0.4)
