@@ -21,15 +21,17 @@ KAPPA_MAX, Z0_MAX, COT_MAX = 5.0, 300.0, 20.0
 
 
 def _helix_through(
-    pos: torch.Tensor, other: torch.Tensor
+    pos: torch.Tensor, other: torch.Tensor, order: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """κ (per m), z0 (mm), φ0 and cot θ of the helix from the beam line through hits ``pos`` and ``other``."""
+    """κ (per m), z0 (mm), φ0 and cot θ of the helix from the beam line through hits ``pos`` and ``other``
+    (``order`` [N]: 1 where ``other`` is the later hit along the track, −1 the earlier)."""
     x1, y1, z1 = pos.unbind(1)
     x2, y2, z2 = other.unbind(1)
     r1, r2 = torch.hypot(x1, y1), torch.hypot(x2, y2)
     chord = torch.hypot(x1 - x2, y1 - y2)
     # circumcircle of (0, 0), hit 1, hit 2: signed 1/R = 2 (p1 × p2) / (|p1| |p2| |p1 − p2|); κ = 1/(2R)
-    kappa = (x1 * y2 - x2 * y1) / (r1 * r2 * chord).clamp_min(1e-9)
+    # (the sign is the turn from the earlier hit to the later one)
+    kappa = order * (x1 * y2 - x2 * y1) / (r1 * r2 * chord).clamp_min(1e-9)
     kappa = kappa.clamp(-KAPPA_MAX * 1e-3, KAPPA_MAX * 1e-3)
 
     def arc(r: torch.Tensor) -> torch.Tensor:
@@ -71,8 +73,10 @@ def doublet_features(pos: torch.Tensor, *, min_step: float = 20.0) -> torch.Tens
     j_in = torch.where(has_in, j_in, j_out)
     lone = ~(has_out | has_in)
     columns = []
-    for j in (j_out, j_in):
-        kappa, z0, phi0, cot = _helix_through(pos, pos[j])
+    for j, sign, has in ((j_out, 1.0, has_out), (j_in, -1.0, has_in)):
+        # a side that fell back on the other keeps that side's order
+        order = torch.where(has, sign, -sign).double()
+        kappa, z0, phi0, cot = _helix_through(pos, pos[j], order)
         kappa, z0 = torch.where(lone, 0.0, kappa), torch.where(lone, 0.0, z0)
         phi0 = torch.where(lone, phi, phi0)
         cot = torch.where(lone, torch.sinh(eta), cot)
