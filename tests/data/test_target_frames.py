@@ -34,7 +34,9 @@ def _helix_points(b_field: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndar
     phi0 = np.arctan2(p["py"], p["px"])[rows]
     true = np.stack([np.arctan2(pt, p["pz"][rows]), np.sin(phi0), np.cos(phi0), p["q"][rows]], axis=1)
     truth = helix_truth(
-        torch.tensor(p["vz"][rows] * 10.0), torch.tensor(p["q"][rows] / pt), torch.full((len(rows),), b_field, dtype=torch.float64)
+        torch.tensor(p["vz"][rows] * 10.0),
+        torch.tensor(p["q"][rows] / pt),
+        torch.full((len(rows),), b_field, dtype=torch.float64),
     )
     np.testing.assert_allclose(truth.numpy(), out, rtol=1e-9)
     return pos, out, true
