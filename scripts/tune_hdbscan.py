@@ -36,15 +36,15 @@ log = logging.getLogger("tune_hdbscan")
 
 
 def predict(task: torch.nn.Module, dataset) -> list[dict[str, np.ndarray]]:
-    """Predicted parameters and truth of every event of ``dataset``."""
+    """Clustering coordinates of the predictions (the task's) and truth of every event of ``dataset``."""
     events = []
     with torch.no_grad():
         for i in range(len(dataset)):
             data = dataset[i]
-            pred = task(Batch.from_data_list([data])).float().numpy()
+            out, pred = task.outputs(Batch.from_data_list([data]))
             events.append(
                 {
-                    "pred": pred,
+                    "pred": task.cluster_points(out, pred),
                     "particle_id": data.particle_id.numpy(),
                     "weight": data.weight.numpy(),
                     "pt": data.pt.numpy(),

@@ -93,6 +93,8 @@ class TrackRegressionTaskConf(TaskConf):
     cluster_val: bool = MISSING
     target_frame: str = MISSING  # plain | hit | helix
     weighted_loss: bool = MISSING
+    frame_loss: bool = MISSING
+    cluster_frame_weight: float = MISSING
     evaluation: Any = MISSING
     view: HitViewConf = MISSING
 

@@ -13,6 +13,7 @@ import torch
 from torch_geometric.data import Data
 
 from src.data.cache import Event
+from src.data.doublets import DOUBLET_COLUMNS, doublet_features
 from src.event_model import HITS, LS, LS_FEATURE_NAMES, InputSpec
 from src.io.trackml import HIT_ARRAYS
 
@@ -129,8 +130,10 @@ class LSView:
 # ---------------------------------------------------------------- hits
 
 
-#: Input features a hit view can use (positions in mm); ``phi`` enters as its sine and cosine.
-HIT_FEATURES = ("x", "y", "z", "r", "phi", "eta", "rho")
+#: Input features a hit view can use (positions in mm); ``phi`` enters as its sine and cosine,
+#: ``doublets`` as the ten columns of :func:`src.data.doublets.doublet_features` (the helix through the hit
+#: and its nearest neighbour outward and inward).
+HIT_FEATURES = ("x", "y", "z", "r", "phi", "eta", "rho", "doublets")
 #: Coordinates for attention locality; ``phi`` is periodic.
 HIT_COORDS = ("eta", "phi", "r", "z")
 #: Regression targets: the particle's polar angle, azimuth (as sine and cosine), charge and q/pT (1/GeV).
@@ -151,6 +154,15 @@ def _hit_columns(pos: torch.Tensor) -> dict[str, torch.Tensor]:
     }
 
 
+def _feature_columns(feature: str) -> tuple[str, ...]:
+    """Names of the input columns of one hit feature."""
+    if feature == "phi":
+        return ("sin_phi", "cos_phi")
+    if feature == "doublets":
+        return tuple(f"{side}_{c}" for side in ("out", "in") for c in DOUBLET_COLUMNS)
+    return (feature,)
+
+
 def hit_targets(names: Sequence[str], mom: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     """Targets [N, len(names)] from particle momenta [N, 3] and charges [N] (rows of noise are junk)."""
     pt = torch.hypot(mom[:, 0], mom[:, 1])
@@ -167,8 +179,22 @@ def hit_targets(names: Sequence[str], mom: torch.Tensor, q: torch.Tensor) -> tor
 
 #: How a track-regression head's outputs become the targets (``task.target_frame``).
 TARGET_FRAMES = ("plain", "hit", "helix")
-#: The targets the ``helix`` frame computes from a track's curvature and z0.
+#: The targets the ``helix`` frame computes from a track's curvature and z0 (θ and φ; the charge, where a
+#: target, is the sign of the curvature).
 HELIX_TARGETS = ("theta", "sin_phi", "cos_phi")
+HELIX_DERIVED = (*HELIX_TARGETS, "q")
+#: The helix frame's curvature κ (per m) per unit q/pT (1/GeV) and field (T): κ = −0.15 B q/pT (a positive
+#: particle in a field along +z turns clockwise, to smaller φ).
+KAPPA_PER_Q_OVER_PT_TESLA = -0.299792458 / 2.0
+#: The helix frame's units: z0 in 100 mm (the head's first output), κ per metre (the second).
+Z0_UNIT_MM, KAPPA_UNIT_PER_MM = 100.0, 1e-3
+
+
+def helix_truth(vertex_z: torch.Tensor, q_over_pt: torch.Tensor, b_field: torch.Tensor) -> torch.Tensor:
+    """The helix frame's outputs [N, 2] (z0 in 100 mm, κ per metre) of tracks with vertex z (mm), q/pT
+    (1/GeV) and field (T): what the head would give for each hit of them."""
+    kappa = KAPPA_PER_Q_OVER_PT_TESLA * b_field * q_over_pt
+    return torch.stack([vertex_z / Z0_UNIT_MM, kappa], dim=1)
 
 
 def frame_outputs(frame: str, names: Sequence[str]) -> int:
@@ -181,7 +207,7 @@ def frame_outputs(frame: str, names: Sequence[str]) -> int:
             raise ValueError(
                 f"task.target_frame=helix needs the targets {list(HELIX_TARGETS)}; missing {missing}"
             )
-        return 2 + len([n for n in names if n not in HELIX_TARGETS])
+        return 2 + len([n for n in names if n not in HELIX_DERIVED])
     return len(names)
 
 
@@ -194,7 +220,8 @@ def from_frame(frame: str, out: torch.Tensor, pos: torch.Tensor, names: Sequence
       vector turned by the hit's azimuth; other targets as they are.
     * ``helix``: the outputs are the z0 (in 100 mm) and the signed curvature κ = ±1/2R (per metre) of the
       hit's track, then the other targets; θ and φ are those of the helix from (0, 0, z0) through the hit:
-      φ = φ_hit − asin(r κ), θ = atan2(s, z − z0) with s = asin(r κ)/κ the transverse path to the hit.
+      φ = φ_hit − asin(r κ), θ = atan2(s, z − z0) with s = asin(r κ)/κ the transverse path to the hit;
+      the charge q is −sign(κ) (in a field along +z; 0 where κ is 0), not a separate output.
 
     In ``hit`` and ``helix`` a zero output (with 1 in ``cos_phi`` for ``hit``) predicts the hit's own
     direction, and rotating an event about the beam rotates the predictions with it.
@@ -212,7 +239,7 @@ def from_frame(frame: str, out: torch.Tensor, pos: torch.Tensor, names: Sequence
             s, c, cos_h, sin_h = cols["sin_phi"], cols["cos_phi"], torch.cos(phi), torch.sin(phi)
             cols["sin_phi"], cols["cos_phi"] = s * cos_h + c * sin_h, c * cos_h - s * sin_h
         return torch.stack([cols[n] for n in names], dim=1)
-    z0, kappa = 100.0 * out[:, 0], 1e-3 * out[:, 1]
+    z0, kappa = Z0_UNIT_MM * out[:, 0], KAPPA_UNIT_PER_MM * out[:, 1]
     a = (r * kappa).clamp(-0.99, 0.99)
     bend = torch.asin(a)
     small = a.abs() < 1e-4
@@ -220,7 +247,12 @@ def from_frame(frame: str, out: torch.Tensor, pos: torch.Tensor, names: Sequence
     s = r * torch.where(small, 1.0 + a * a / 6.0, bend / a_safe)
     phi0, theta = phi - bend, torch.atan2(s, pos[:, 2] - z0)
     others = iter(out[:, 2:].unbind(dim=1))
-    helix = {"theta": theta, "sin_phi": torch.sin(phi0), "cos_phi": torch.cos(phi0)}
+    helix = {
+        "theta": theta,
+        "sin_phi": torch.sin(phi0),
+        "cos_phi": torch.cos(phi0),
+        "q": -torch.sign(out[:, 1]),
+    }
     return torch.stack([helix[n] if n in helix else next(others) for n in names], dim=1)
 
 
@@ -230,13 +262,14 @@ class HitView:
     ``x`` holds the named ``features`` of the hit position (``phi`` as sin, cos; not normalised: the task
     fits the normalisation on training events). ``coords`` are the named locality coordinates (``phi``
     periodic). ``y`` [N, T] holds the ``targets`` of each hit's particle and ``target_mask`` marks hits
-    that have a particle (noise hits have no target). All hit-level truth arrays ride along, for scoring
-    and for writing the event back in TrackML format.
+    that have a particle (noise hits have no target); ``helix_y`` [N, 2] holds its track's parameters in
+    the helix frame (:func:`helix_truth`: z0 in 100 mm, κ per metre). All hit-level truth arrays ride
+    along, for scoring and for writing the event back in TrackML format.
     """
 
     def __init__(
         self,
-        features: Sequence[str] = ("x", "y", "z", "r", "phi", "eta"),
+        features: Sequence[str] = ("x", "y", "z", "r", "phi", "eta", "doublets"),
         coords: Sequence[str] = ("eta", "phi"),
         targets: Sequence[str] = ("theta", "sin_phi", "cos_phi", "q"),
     ) -> None:
@@ -254,9 +287,7 @@ class HitView:
         self.coords = tuple(coords)
         self.targets = tuple(targets)
         self.periodic = [c == "phi" for c in self.coords]
-        self.feature_names = [
-            n for f in self.features for n in (("sin_phi", "cos_phi") if f == "phi" else (f,))
-        ]
+        self.feature_names = [n for f in self.features for n in _feature_columns(f)]
         self.inputs = InputSpec(
             feature_names=tuple(self.feature_names), coords=self.coords, periodic=tuple(self.periodic)
         )
@@ -272,17 +303,29 @@ class HitView:
         cols = _hit_columns(pos)
         feats = []
         for f in self.features:
-            feats.extend((torch.sin(cols["phi"]), torch.cos(cols["phi"])) if f == "phi" else (cols[f],))
+            if f == "phi":
+                feats.extend((torch.sin(cols["phi"]), torch.cos(cols["phi"])))
+            elif f == "doublets":
+                feats.extend(doublet_features(pos).double().unbind(dim=1))
+            else:
+                feats.append(cols[f])
         pid = event["particle_id"].long()
         mom = event["particle_mom"].double()
         has_particle = torch.from_numpy(~HITS.no_particle(pid.numpy()))
         y = hit_targets(self.targets, mom, event["particle_q"]).float()
+        pt = torch.where(has_particle, torch.hypot(mom[:, 0], mom[:, 1]), 0.0)
+        frame_y = helix_truth(
+            event["particle_vertex"].double()[:, 2],
+            event["particle_q"].double() / pt.clamp_min(1e-3),
+            event["b_field"].double().expand(len(pid)),
+        )
         return Data(
             x=torch.stack(feats, dim=1).float(),
             coords=torch.stack([cols[c] for c in self.coords], dim=1).float(),
             y=torch.where(has_particle[:, None], y, torch.zeros_like(y)),
             target_mask=has_particle,
-            pt=torch.where(has_particle, torch.hypot(mom[:, 0], mom[:, 1]), 0.0).float(),
+            helix_y=torch.where(has_particle[:, None], frame_y, 0.0).float(),
+            pt=pt.float(),
             **{k: event[k] for k in _PASSTHROUGH},
             num_nodes=len(pid),
         )

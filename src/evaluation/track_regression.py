@@ -113,12 +113,14 @@ class TrackRegressionEvaluation:
         model_time: float,
         device: str,
         out: Path | None,
+        points: np.ndarray | None = None,
     ) -> None:
-        """Cluster and score one event (hit-level arrays ``a`` of the hit view, predictions [N, T]);
-        write its submission and CSV files under ``out`` when ``write_events`` (``out`` None: never)."""
+        """Cluster and score one event (hit-level arrays ``a`` of the hit view, predictions [N, T]; the
+        hits are clustered on ``points`` [N, D] where given, else on the predictions); write its
+        submission and CSV files under ``out`` when ``write_events`` (``out`` None: never)."""
         event_id = int(a["event_id"][0])
         start = time.perf_counter()
-        labels = self.cluster(pred)
+        labels = self.cluster(pred if points is None else points)
         cluster_time = time.perf_counter() - start
         scores, counts = self._score(labels, a)
         pid = a["particle_id"]

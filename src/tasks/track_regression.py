@@ -7,8 +7,12 @@ weight with ``weighted_loss`` (what the score counts: soft particles and short t
 ``target_frame`` says how the head's outputs become the targets (:func:`src.data.views.from_frame`):
 ``plain`` (the study's head), ``hit`` (θ and φ relative to the hit's own direction) or ``helix`` (the
 track's z0 and curvature, from which the helix through the hit gives θ and φ); the last two start from
-the hit's own direction. Validation: the loss, the MSE per target and (``cluster_val``) the TrackML score
-of the clustered predictions. Test: ``task.evaluation``
+the hit's own direction. With ``frame_loss`` (helix frame) the loss is the MSE of the head's own outputs,
+the track's z0 and curvature (``helix_y`` of the view), whose errors do not swing with the hit's radius
+or past a looper's apex as θ and φ do, and the charge is the sign of the curvature. The hits are
+clustered on the predicted (θ, sin φ, cos φ) and, in the helix frame, on ``cluster_frame_weight`` × the
+predicted (z0, κ) (hits of one track share all four). Validation: the loss, the MSE per target and
+(``cluster_val``) the TrackML score of the clustered predictions. Test: ``task.evaluation``
 (:class:`src.evaluation.track_regression.TrackRegressionEvaluation`) clusters the predictions into tracks,
 scores them next to the classical baseline, and writes submissions, tables and plots; this module times
 the model on each event.
@@ -24,7 +28,7 @@ import torch
 from torch import nn
 from torch_geometric.data import Batch, Data
 
-from src.data.views import frame_outputs, from_frame
+from src.data.views import HELIX_DERIVED, frame_outputs, from_frame
 from src.evaluation.track_regression import TrackRegressionEvaluation
 from src.metrics.trackml_score import trackml_score
 from src.tasks.base import EventTask
@@ -47,9 +51,16 @@ class TrackRegressionTask(EventTask):
         cluster_val: bool = True,
         target_frame: str = "helix",
         weighted_loss: bool = True,
+        frame_loss: bool = True,
+        cluster_frame_weight: float = 0.3,
         **base,
     ) -> None:
         super().__init__(backbone, **base)
+        if (frame_loss or cluster_frame_weight) and target_frame != "helix":
+            raise ValueError(
+                f"task.frame_loss and task.cluster_frame_weight need task.target_frame=helix "
+                f"(got {target_frame!r}); set task.frame_loss=false task.cluster_frame_weight=0"
+            )
         if not hasattr(self.view, "targets"):
             raise ValueError(
                 "task=track_regression needs a hit view with targets (task.view: src.data.views.HitView)"
@@ -57,6 +68,14 @@ class TrackRegressionTask(EventTask):
         self.target_names = list(self.view.targets)
         self.target_frame = target_frame
         self.weighted_loss = weighted_loss
+        self.frame_loss = frame_loss
+        self.cluster_frame_weight = cluster_frame_weight
+        # the targets the head gives directly (the rest the helix frame derives)
+        self._own = [
+            i for i, n in enumerate(self.target_names) if target_frame != "helix" or n not in HELIX_DERIVED
+        ]
+        # the clustering coordinates: the predicted targets but the charge (the curvature carries it)
+        self._cluster_cols = [i for i, n in enumerate(self.target_names) if n != "q"] or [0]
         self.head = nn.Linear(backbone.out_dim, frame_outputs(target_frame, self.target_names))
         if target_frame != "plain":  # start from the hit's own direction
             with torch.no_grad():
@@ -70,42 +89,68 @@ class TrackRegressionTask(EventTask):
         self._warm = False
 
     # --- model ---------------------------------------------------------------------------------------
+    def outputs(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The head's outputs [N, frame_outputs] and the predicted track parameters [N, T]."""
+        out = self.head(self.embed(batch))
+        return out, from_frame(self.target_frame, out, batch.hit_pos, self.target_names)
+
     def forward(self, batch: Batch) -> torch.Tensor:
         """Predicted track parameters [N, T] (the view's target columns)."""
-        return from_frame(self.target_frame, self.head(self.embed(batch)), batch.hit_pos, self.target_names)
+        return self.outputs(batch)[1]
 
-    def loss(self, pred: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """MSE over hits with a particle (mean over hits and targets; hits weighted by their TrackML
-        weight with ``weighted_loss``) and the per-target MSE [T]."""
+    def cluster_points(self, out: torch.Tensor, pred: torch.Tensor) -> np.ndarray:
+        """Per-hit coordinates [N, D] the hits are clustered on, from :meth:`outputs`."""
+        points = pred[:, self._cluster_cols]
+        if self.cluster_frame_weight:
+            points = torch.cat([points, self.cluster_frame_weight * out[:, :2]], dim=1)
+        return points.detach().float().cpu().numpy()
+
+    def loss(
+        self, pred: torch.Tensor, batch: Batch, out: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Loss and the per-target MSE [T] over hits with a particle (hits weighted by their TrackML weight
+        with ``weighted_loss``). The loss is the mean over targets of the MSE, or with ``frame_loss`` over
+        the head's outputs ``out`` (z0, κ and the targets it gives directly)."""
         mask = batch.target_mask
-        err = (pred[mask].float() - batch.y[mask]) ** 2
-        weight = batch.weight[mask].float() if self.weighted_loss else torch.ones(len(err), device=err.device)
-        if not len(err) or not bool(weight.sum() > 0):
-            zero = pred.sum() * 0.0
+        weight = (
+            batch.weight[mask].float()
+            if self.weighted_loss
+            else torch.ones(int(mask.sum()), device=mask.device)
+        )
+        if not bool(mask.any()) or not bool(weight.sum() > 0):
+            zero = pred.sum() * 0.0 + (0.0 if out is None else out.sum() * 0.0)
             return zero, torch.zeros(pred.shape[1], device=pred.device)
-        per_target = (err * (weight / weight.sum())[:, None]).sum(0)
-        return per_target.mean(), per_target.detach()
+        weight = (weight / weight.sum())[:, None]
+        per_target = (((pred[mask].float() - batch.y[mask]) ** 2) * weight).sum(0)
+        if not self.frame_loss:
+            return per_target.mean(), per_target.detach()
+        if out is None:
+            raise ValueError("task.frame_loss: loss() needs the head's outputs (TrackRegressionTask.outputs)")
+        truth = torch.cat([batch.helix_y[mask], batch.y[mask][:, self._own]], dim=1)
+        per_output = (((out[mask].float() - truth) ** 2) * weight).sum(0)
+        return per_output.mean(), per_target.detach()
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        loss, _ = self.loss(self(batch), batch)
+        out, pred = self.outputs(batch)
+        loss, _ = self.loss(pred, batch, out)
         self.log("train/loss", loss, batch_size=batch.num_graphs, prog_bar=True)
         return loss
 
     # --- validation ----------------------------------------------------------------------------------
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        pred = self(batch)
-        loss, per_target = self.loss(pred, batch)
+        out, pred = self.outputs(batch)
+        loss, per_target = self.loss(pred, batch, out)
         self.log("val/loss", loss, batch_size=batch.num_graphs, prog_bar=True)
         for name, value in zip(self.target_names, per_target, strict=True):
             self.log(f"val/mse_{name}", value, batch_size=batch.num_graphs)
         if not self.cluster_val:
             return
-        pred_np = pred.detach().float().cpu().numpy()
+        points = self.cluster_points(out, pred)
         event = batch.batch.cpu().numpy()
         pid, weight = batch.particle_id.cpu().numpy(), batch.weight.cpu().numpy()
         for e in range(batch.num_graphs):
             sel = event == e
-            labels = self.evaluation.cluster(pred_np[sel])
+            labels = self.evaluation.cluster(points[sel])
             self._val_scores.append(trackml_score(particle_id=pid[sel], weight=weight[sel], track_id=labels))
 
     def on_validation_epoch_end(self) -> None:
@@ -114,7 +159,8 @@ class TrackRegressionTask(EventTask):
             self._val_scores.clear()
 
     # --- test ----------------------------------------------------------------------------------------
-    def _timed_forward(self, data: Data) -> tuple[np.ndarray, float]:
+    def _timed_forward(self, data: Data) -> tuple[np.ndarray, np.ndarray, float]:
+        """Predicted parameters, clustering coordinates and the model's time on one event."""
         batch = Batch.from_data_list([data]).to(self.device)
         if not self._warm:  # the first call pays one-off set-up costs: keep them out of the timing
             self(batch)
@@ -123,10 +169,11 @@ class TrackRegressionTask(EventTask):
         if cuda:
             torch.cuda.synchronize(self.device)
         start = time.perf_counter()
-        pred = self(batch)
+        out, pred = self.outputs(batch)
         if cuda:
             torch.cuda.synchronize(self.device)
-        return pred.float().cpu().numpy(), time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        return pred.float().cpu().numpy(), self.cluster_points(out, pred), elapsed
 
     def on_test_epoch_start(self) -> None:
         self.evaluation.reset()
@@ -134,9 +181,14 @@ class TrackRegressionTask(EventTask):
     def test_step(self, batch: Batch, batch_idx: int) -> None:
         out = self.output_dir if self.trainer.is_global_zero else None
         for data in batch.to_data_list():
-            pred, model_time = self._timed_forward(data)
+            pred, points, model_time = self._timed_forward(data)
             self.evaluation.add_event(
-                _event_arrays(data), pred, model_time=model_time, device=self.device.type, out=out
+                _event_arrays(data),
+                pred,
+                model_time=model_time,
+                device=self.device.type,
+                out=out,
+                points=points,
             )
 
     def on_test_epoch_end(self) -> None:

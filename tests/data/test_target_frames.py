@@ -1,6 +1,7 @@
 """Asserts the target frames of track regression: the plain frame is the identity, a zero output predicts
 the hit's own direction in the hit and helix frames, the helix frame given a track's true curvature and
-z0 recovers its direction at the vertex from any of its points, and both frames turn with the event."""
+z0 (as helix_truth gives them from q/pT, vertex and field) recovers its direction at the vertex and its
+charge from any of its points, and both frames turn with the event."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from src.data.views import frame_outputs, from_frame
+from src.data.views import frame_outputs, from_frame, helix_truth
 from src.sim.tracker.config import PARTICLE_DTYPE
 from src.sim.tracker.helix import make_helices
 
@@ -19,7 +20,7 @@ NAMES = ["theta", "sin_phi", "cos_phi", "q"]
 
 def _helix_points(b_field: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Points (mm) along helices of both charges from (0, 0, vz), the per-point (z0 / 100 mm, κ per metre)
-    of their track, and the true (θ, sin φ, cos φ) at the vertex."""
+    of their track, and the true (θ, sin φ, cos φ, q) at the vertex."""
     p = np.zeros(4, dtype=PARTICLE_DTYPE)
     p["px"], p["py"], p["pz"] = [0.6, -1.5, 3.0, 0.35], [0.8, 0.4, -2.0, -0.2], [0.5, -2.0, 1.0, 0.1]
     p["q"], p["vz"] = [1, -1, 1, -1], [2.0, -3.0, 0.0, 4.0]  # cm
@@ -31,16 +32,22 @@ def _helix_points(b_field: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndar
     out = np.stack([p["vz"][rows] / 10.0, kappa[rows]], axis=1)
     pt = np.hypot(p["px"], p["py"])[rows]
     phi0 = np.arctan2(p["py"], p["px"])[rows]
-    true = np.stack([np.arctan2(pt, p["pz"][rows]), np.sin(phi0), np.cos(phi0)], axis=1)
+    true = np.stack([np.arctan2(pt, p["pz"][rows]), np.sin(phi0), np.cos(phi0), p["q"][rows]], axis=1)
+    truth = helix_truth(
+        torch.tensor(p["vz"][rows] * 10.0),
+        torch.tensor(p["q"][rows] / pt),
+        torch.full((len(rows),), b_field, dtype=torch.float64),
+    )
+    np.testing.assert_allclose(truth.numpy(), out, rtol=1e-9)
     return pos, out, true
 
 
-def test_helix_frame_recovers_the_vertex_direction_from_any_point() -> None:
+def test_helix_frame_recovers_the_vertex_direction_and_charge_from_any_point() -> None:
     pos, out, true = _helix_points()
-    q = torch.zeros(len(out), 1)
-    got = from_frame("helix", torch.cat([torch.tensor(out), q.double()], 1), torch.tensor(pos), NAMES)
-    np.testing.assert_allclose(got[:, :3].numpy(), true, atol=1e-9)
-    assert frame_outputs("helix", NAMES) == 3 and frame_outputs("hit", NAMES) == 4
+    got = from_frame("helix", torch.tensor(out), torch.tensor(pos), NAMES)
+    np.testing.assert_allclose(got.numpy(), true, atol=1e-9)
+    assert frame_outputs("helix", NAMES) == 2 and frame_outputs("hit", NAMES) == 4
+    assert frame_outputs("helix", [*NAMES, "q_over_pt"]) == 3
 
 
 @pytest.mark.parametrize("frame", ["hit", "helix"])
