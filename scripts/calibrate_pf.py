@@ -14,18 +14,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
-
-from src import config
-from src.compose import build_datamodule, build_view
+from src.compose import build_datamodule, build_view, compose_config
 from src.evaluation.particle_flow import ParticleFlowEvaluation
 from src.reco.pf_calibration import fit_calibration
 
 log = logging.getLogger("calibrate_pf")
-CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def baseline_response(view, source, indices, jets) -> dict[str, float]:
@@ -50,11 +44,7 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="baseline response on validation events")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    config.register()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=["task=particle_flow", *args.overrides])
-    with open_dict(cfg):
-        cfg.paths.root_dir = str(CONF.parent)
+    cfg = compose_config(["task=particle_flow", *args.overrides])
     view = build_view(cfg)
     datamodule = build_datamodule(cfg, view)
     datamodule.prepare_data()

@@ -13,15 +13,10 @@ import argparse
 import logging
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
-
-from src import config
-from src.compose import build_datamodule, build_view
+from src.compose import build_datamodule, build_view, compose_config
 from src.io.clic_pf import write_clic_pf
 
 log = logging.getLogger("export_clic_pf")
-CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def main() -> None:
@@ -34,11 +29,7 @@ def main() -> None:
     parser.add_argument("--per-file", type=int, default=100, help="events per parquet file")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    config.register()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=["task=particle_flow", *args.overrides])
-    with open_dict(cfg):
-        cfg.paths.root_dir = str(CONF.parent)
+    cfg = compose_config(["task=particle_flow", *args.overrides])
     view = build_view(cfg)
     datamodule = build_datamodule(cfg, view)
     datamodule.prepare_data()

@@ -18,17 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from hydra import compose, initialize_config_dir
 
-from src import config
-from src.compose import build_datamodule, build_view
+from src.compose import build_datamodule, build_view, compose_config
 from src.data.ticl_synthetic import fit_trackster_model, sample_events
 from src.event_model import TRACKSTER_FEATURE_NAMES
 from src.io.ticl_dumper import write_ticl_dumper
 from src.reco.ticl_graph import trackster_features
 
 log = logging.getLogger("linking_synthetic")
-CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def compare(real: list[dict], synthetic: list[dict]) -> pd.DataFrame:
@@ -47,9 +44,7 @@ def compare(real: list[dict], synthetic: list[dict]) -> pd.DataFrame:
 
 def run(overrides: list[str], *, events: int, components: int, fit_events: int, out: Path, seed: int) -> dict:
     """Fit on the training events of the composed dataset, sample, write the ntuple and the comparison."""
-    config.register()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=["task=linking", *overrides])
+    cfg = compose_config(["task=linking", *overrides])
     datamodule = build_datamodule(cfg, build_view(cfg))
     datamodule.prepare_data()
     source = datamodule.source

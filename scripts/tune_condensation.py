@@ -29,8 +29,8 @@ import torch
 from torch_geometric.data import Batch
 
 from src.evaluate import load_split
-from src.evaluation.calo_clustering import CaloClusteringEvaluation
-from src.metrics.calo_clusters import ClusterCounts, adjusted_rand_index, cluster_counts, match_clusters
+from src.evaluation.calo_clustering import CaloClusteringEvaluation, match_event
+from src.metrics.calo_clusters import ClusterCounts, adjusted_rand_index, cluster_counts
 
 log = logging.getLogger("tune_condensation")
 
@@ -56,14 +56,7 @@ def event_counts(
         if not bool(a["has_truth"][0]):
             continue
         labels = labels_of(a, out)
-        match = match_clusters(
-            labels=labels,
-            hit_energy=a["hit_energy"],
-            contrib_hit=a["contrib_hit"],
-            contrib_particle=a["contrib_object"],
-            contrib_energy=a["contrib_energy"],
-        )
-        counts.append(cluster_counts(match))
+        counts.append(cluster_counts(match_event(a, labels)))
         ari.append(adjusted_rand_index(a["object_id"][a["is_hit"]], labels))
     return counts, ari
 

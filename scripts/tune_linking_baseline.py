@@ -20,10 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from hydra import compose, initialize_config_dir
 
-from src import config
-from src.compose import build_datamodule, build_view
+from src.compose import build_datamodule, build_view, compose_config
 from src.event_model import LINK_FEATURE_NAMES
 from src.metrics.linking import (
     edge_metrics,
@@ -36,7 +34,6 @@ from src.reco.ticl_graph import F
 from src.reco.ticl_linking import GeometricLinker
 
 log = logging.getLogger("tune_linking_baseline")
-CONF = Path(__file__).resolve().parents[1] / "conf"
 GRID = {
     "max_axis_angle": [0.1, 0.25, 0.5, 1.0],
     "max_miss_distance": [15.0, 35.0, 80.0, 200.0],
@@ -98,9 +95,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
-    config.register()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=["task=linking", *args.overrides])
+    cfg = compose_config(["task=linking", *args.overrides])
     datamodule = build_datamodule(cfg, build_view(cfg))
     datamodule.prepare_data()
     datamodule.setup("fit")

@@ -6,17 +6,20 @@ Every component is a Hydra ``_target_``; nothing here branches on a model, task 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
+from src import config
 from src.config.checks import ConfigValueError
 from src.data.cache import CacheEntryError
 from src.data.views import View
@@ -25,6 +28,9 @@ from src.utils.jobs import AtomicCheckpointIO
 from src.utils.run import instantiate_loggers
 
 log = logging.getLogger(__name__)
+
+#: The repository's Hydra configuration directory.
+CONF = Path(__file__).resolve().parents[1] / "conf"
 
 #: task options that shape the training data and go to the datamodule
 _DATA_KEYS = ("train_tiles", "tile_column")
@@ -46,6 +52,17 @@ def input_errors_as_messages() -> Iterator[None]:
         if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
             raise
         raise SystemExit(f"error: {err}") from None
+
+
+def compose_config(overrides: Sequence[str], *, config_name: str = "train") -> DictConfig:
+    """The config of ``conf/<config_name>.yaml`` with ``overrides``, composed as the command line would for
+    a script that runs no Hydra job: ``paths.root_dir`` is ``HEPRECO_ROOT`` or the repository."""
+    config.register()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name=config_name, overrides=list(overrides))
+    with open_dict(cfg):
+        cfg.paths.root_dir = os.environ.get("HEPRECO_ROOT", str(CONF.parent))
+    return cfg
 
 
 def _plain(node: DictConfig) -> DictConfig:

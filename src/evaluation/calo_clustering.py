@@ -36,6 +36,7 @@ from src.evaluation.condensation import KINEMATICS, cluster_kinematics, condense
 from src.event_model import CALO_TYPE_NAMES
 from src.metrics.calo_clusters import (
     ClusterCounts,
+    ClusterMatch,
     accuracy,
     adjusted_rand_index,
     angular_resolution,
@@ -44,11 +45,24 @@ from src.metrics.calo_clusters import (
     energy_resolution,
     match_clusters,
 )
+from src.metrics.counts import ratio
 from src.reco.cluster_types import ClusterTyper
 
 #: Type classes of electromagnetic showers (photons and electrons).
 EM_TYPES = [CALO_TYPE_NAMES.index(name) for name in ("gamma", "e-", "e+")]
 PREFIXES = {"model": "test/", "baseline": "baseline/", "reference": "reference/"}
+
+
+def match_event(a: Mapping[str, np.ndarray], labels: np.ndarray) -> ClusterMatch:
+    """Energy-weighted matching of one event's cluster label per hit to its particles, from the event
+    arrays of the calorimeter hit view (its hit energies and truth contributions)."""
+    return match_clusters(
+        labels=labels,
+        hit_energy=a["hit_energy"],
+        contrib_hit=a["contrib_hit"],
+        contrib_particle=a["contrib_object"],
+        contrib_energy=a["contrib_energy"],
+    )
 
 
 @dataclass
@@ -198,13 +212,7 @@ class CaloClusteringEvaluation:
             row[f"{name}_clusters"] = n_clusters
             if not has_truth:
                 continue
-            match = match_clusters(
-                labels=clusters.labels,
-                hit_energy=a["hit_energy"],
-                contrib_hit=a["contrib_hit"],
-                contrib_particle=a["contrib_object"],
-                contrib_energy=a["contrib_energy"],
-            )
+            match = match_event(a, clusters.labels)
             counts = cluster_counts(match, min_particle_energy=self.min_particle_energy)
             res.counts = res.counts + counts
             res.ari.append(adjusted_rand_index(hit_object, clusters.labels))
@@ -259,8 +267,8 @@ class CaloClusteringEvaluation:
         for name, res in self._results.items():
             prefix = PREFIXES[name]
             m = {"clusters_per_event": res.n_clusters / max(n_events, 1)}
-            m["clusters_per_particle"] = _ratio(res.n_clusters, self._visible["n"])
-            m["clustered_energy_fraction"] = _ratio(res.clustered_energy, self._visible["energy"])
+            m["clusters_per_particle"] = ratio(res.n_clusters, self._visible["n"])
+            m["clustered_energy_fraction"] = ratio(res.clustered_energy, self._visible["energy"])
             if res.matched:
                 m |= res.counts.rates() | {"ari": float(np.nanmean(res.ari))}
                 m |= self._found_metrics(self.matched_table(name))
@@ -296,7 +304,3 @@ class CaloClusteringEvaluation:
         self.table().to_csv(out / "test_per_event.csv", index=False)
         tables = {name: self.matched_table(name) for name in self._results}
         plot_calo_results(tables, self._displays, out / "plots")
-
-
-def _ratio(num: float, den: float) -> float:
-    return float(num / den) if den > 0 else float("nan")

@@ -22,12 +22,14 @@ denominator is empty.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
+
+from src.metrics.counts import Sums, ratio
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def match_clusters(
 
 
 @dataclass
-class ClusterCounts:
+class ClusterCounts(Sums):
     """Energy sums and counts of one or more events; ``+`` adds events, :meth:`rates` divides."""
 
     particle_energy: float = 0.0
@@ -113,15 +115,8 @@ class ClusterCounts:
     cluster_energy: float = 0.0
     fake_energy: float = 0.0
 
-    def __add__(self, other: ClusterCounts) -> ClusterCounts:
-        return ClusterCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
-
     def rates(self) -> dict[str, float]:
         """``efficiency``, ``purity``, ``found_fraction``, ``fake_rate``, ``fake_energy_fraction``."""
-
-        def ratio(num: float, den: float) -> float:
-            return float(num / den) if den > 0 else float("nan")
-
         return {
             "efficiency": ratio(self.captured_energy, self.particle_energy),
             "purity": ratio(self.purity_energy, self.found_energy),

@@ -13,14 +13,16 @@ denominator is empty.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from src.metrics.counts import Sums, ratio
+
 
 @dataclass
-class FragmentCounts:
+class FragmentCounts(Sums):
     """Sums over one or more events; ``+`` adds events, :meth:`rates` divides."""
 
     n_particles: int = 0
@@ -34,20 +36,11 @@ class FragmentCounts:
     n_single_hit: int = 0
     n_events: int = 0
 
-    def __add__(self, other: FragmentCounts) -> FragmentCounts:
-        return FragmentCounts(
-            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
-        )
-
     def rates(self) -> dict[str, float]:
         """``clusters_per_particle`` (clusters belonging to a counted particle, per particle),
         ``significant_per_particle`` (those of them with at least ``min_share`` of its energy),
         ``containment`` (mean over particles), ``leading_fraction`` (Σ leading-cluster energy / Σ E_p),
         ``noise_clusters`` and ``single_hit_clusters`` (per event), ``clusters`` (per event)."""
-
-        def ratio(num: float, den: float) -> float:
-            return float(num / den) if den > 0 else float("nan")
-
         return {
             "clusters_per_particle": ratio(self.n_particle_clusters, self.n_particles),
             "significant_per_particle": ratio(self.n_significant, self.n_particles),

@@ -26,12 +26,13 @@ clusters cannot both hold more than half of its objects), so DM and perfect coun
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from src.metrics.counts import Sums, ratio
 from src.metrics.naming import with_threshold
 
 #: The efficiency and fake-rate names, each suffixed with ``_pt<threshold>`` in metric dictionaries.
@@ -53,7 +54,7 @@ class TrackMatch:
 
 
 @dataclass
-class TrackCounts:
+class TrackCounts(Sums):
     """Numerators and denominators at one pT threshold; ``+`` sums events."""
 
     n_particles: int = 0
@@ -64,15 +65,8 @@ class TrackCounts:
     n_noise_clusters: int = 0
     n_valid_clusters: int = 0
 
-    def __add__(self, other: TrackCounts) -> TrackCounts:
-        return TrackCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
-
     def rates(self) -> dict[str, float]:
         """Efficiencies and fake rates; ``nan`` where a denominator is zero."""
-
-        def ratio(num: int, den: int) -> float:
-            return num / den if den else float("nan")
-
         return {
             "eff_perfect": ratio(self.n_perfect, self.n_particles),
             "eff_dm": ratio(self.n_dm, self.n_particles),

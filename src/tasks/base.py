@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,7 @@ class EventTask(L.LightningModule):
         self.min_lr_ratio = min_lr_ratio
         self.normalizer_events = normalizer_events
         self.run_metadata: dict[str, Any] = {}
+        self._warm = False
 
     # --- inputs -------------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
@@ -206,6 +208,22 @@ class EventTask(L.LightningModule):
             self.trainer.should_stop = True
 
     # --- bookkeeping ---------------------------------------------------------------------------------
+    def timed(self, forward: Callable[[Batch], Any], data: Data) -> tuple[Any, float]:
+        """``forward`` of a batch of the one event ``data`` on the task's device, and the seconds it took
+        (the first call of a run pays one-off set-up costs: it runs once untimed; CUDA is synchronised)."""
+        batch = Batch.from_data_list([data]).to(self.device)
+        if not self._warm:
+            forward(batch)
+            self._warm = True
+        cuda = self.device.type == "cuda"
+        if cuda:
+            torch.cuda.synchronize(self.device)
+        start = time.perf_counter()
+        out = forward(batch)
+        if cuda:
+            torch.cuda.synchronize(self.device)
+        return out, time.perf_counter() - start
+
     @property
     def output_dir(self) -> Path:
         """The run directory (the trainer's root directory)."""

@@ -15,7 +15,6 @@ particle's momentum). Validation: the loss terms and the clustering's ``val/effi
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 
 import numpy as np
@@ -24,9 +23,9 @@ from torch import Tensor, nn
 from torch.nn.functional import cross_entropy
 from torch_geometric.data import Batch, Data
 
-from src.evaluation.calo_clustering import CaloClusteringEvaluation
+from src.evaluation.calo_clustering import CaloClusteringEvaluation, match_event
 from src.event_model import CALO_TYPE_NAMES
-from src.metrics.calo_clusters import ClusterCounts, adjusted_rand_index, cluster_counts, match_clusters
+from src.metrics.calo_clusters import ClusterCounts, adjusted_rand_index, cluster_counts
 from src.tasks.base import EventTask
 from src.tasks.condensation import condensation_loss, property_weights
 
@@ -99,7 +98,6 @@ class CaloClusteringTask(EventTask):
         )
         self._val_counts = ClusterCounts()
         self._val_ari: list[float] = []
-        self._warm = False
 
     # --- model ---------------------------------------------------------------------------------------
     def forward(self, batch: Batch) -> dict[str, Tensor]:
@@ -178,13 +176,7 @@ class CaloClusteringTask(EventTask):
             clusters = self.evaluation.model_clusters(a, self.to_numpy(out, event == e))
             if not bool(a["has_truth"][0]):
                 continue
-            match = match_clusters(
-                labels=clusters.labels,
-                hit_energy=a["hit_energy"],
-                contrib_hit=a["contrib_hit"],
-                contrib_particle=a["contrib_object"],
-                contrib_energy=a["contrib_energy"],
-            )
+            match = match_event(a, clusters.labels)
             self._val_counts = self._val_counts + cluster_counts(match)
             self._val_ari.append(adjusted_rand_index(a["object_id"][a["is_hit"]], clusters.labels))
 
@@ -212,27 +204,13 @@ class CaloClusteringTask(EventTask):
         return {k: v.detach().float().cpu().numpy() for k, v in arrays.items()}
 
     # --- test ----------------------------------------------------------------------------------------
-    def _timed_forward(self, data: Data) -> tuple[dict[str, np.ndarray], float]:
-        batch = Batch.from_data_list([data]).to(self.device)
-        if not self._warm:  # the first call pays one-off set-up costs: keep them out of the timing
-            self(batch)
-            self._warm = True
-        cuda = self.device.type == "cuda"
-        if cuda:
-            torch.cuda.synchronize(self.device)
-        start = time.perf_counter()
-        out = self(batch)
-        if cuda:
-            torch.cuda.synchronize(self.device)
-        return self.to_numpy(out), time.perf_counter() - start
-
     def on_test_epoch_start(self) -> None:
         self.evaluation.reset()
 
     def test_step(self, batch: Batch, batch_idx: int) -> None:
         for data in batch.to_data_list():
-            out, model_time = self._timed_forward(data)
-            self.evaluation.add_event(_event_arrays(data), out, model_time=model_time)
+            out, model_time = self.timed(self, data)
+            self.evaluation.add_event(_event_arrays(data), self.to_numpy(out), model_time=model_time)
 
     def on_test_epoch_end(self) -> None:
         self.report_evaluation(self.evaluation.metrics())

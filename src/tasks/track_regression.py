@@ -21,7 +21,6 @@ the model on each event.
 from __future__ import annotations
 
 import logging
-import time
 
 import numpy as np
 import torch
@@ -86,7 +85,6 @@ class TrackRegressionTask(EventTask):
         self.evaluation = evaluation
         self.cluster_val = cluster_val
         self._val_scores: list[float] = []
-        self._warm = False
 
     # --- model ---------------------------------------------------------------------------------------
     def outputs(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -161,18 +159,7 @@ class TrackRegressionTask(EventTask):
     # --- test ----------------------------------------------------------------------------------------
     def _timed_forward(self, data: Data) -> tuple[np.ndarray, np.ndarray, float]:
         """Predicted parameters, clustering coordinates and the model's time on one event."""
-        batch = Batch.from_data_list([data]).to(self.device)
-        if not self._warm:  # the first call pays one-off set-up costs: keep them out of the timing
-            self(batch)
-            self._warm = True
-        cuda = self.device.type == "cuda"
-        if cuda:
-            torch.cuda.synchronize(self.device)
-        start = time.perf_counter()
-        out, pred = self.outputs(batch)
-        if cuda:
-            torch.cuda.synchronize(self.device)
-        elapsed = time.perf_counter() - start
+        (out, pred), elapsed = self.timed(self.outputs, data)
         return pred.float().cpu().numpy(), self.cluster_points(out, pred), elapsed
 
     def on_test_epoch_start(self) -> None:

@@ -20,7 +20,7 @@ import logging
 
 import numpy as np
 
-from src.event_model import SUBDETECTORS, TRACKS
+from src.event_model import CLUSTERS, SUBDETECTORS, TRACKS
 from src.io.edm4hep.access import Branches, ranges
 from src.io.edm4hep.schema import AT_CALORIMETER, AT_FIRST_HIT, AT_IP
 from src.io.edm4hep.truth import cluster_particles, cluster_spread, segment_argmax
@@ -67,7 +67,7 @@ def read_clusters(
     n_hits = len(hits["hit_energy"])
     hit_cluster = np.full(n_hits, -1, dtype=np.int64)
     if coll is None:
-        return {"hit_cluster": hit_cluster} | {k: np.zeros(0) for k in _CLUSTER_KEYS}
+        return {"hit_cluster": hit_cluster} | {k: np.zeros(0) for k in CLUSTERS.fields}
     energy = b.member(coll, "energy", i)
     n = len(energy)
     begin, end = b.member(coll, "hits_begin", i), b.member(coll, "hits_end", i)
@@ -116,22 +116,6 @@ def read_clusters(
         "cluster_sigma_z": spread[:, 2],
         "cluster_particle": particle,
     }
-
-
-_CLUSTER_KEYS = [
-    "cluster_energy",
-    "cluster_x",
-    "cluster_y",
-    "cluster_z",
-    "cluster_energy_ecal",
-    "cluster_energy_hcal",
-    "cluster_energy_other",
-    "cluster_n_hits",
-    "cluster_sigma_x",
-    "cluster_sigma_y",
-    "cluster_sigma_z",
-    "cluster_particle",
-]
 
 
 def _subdetector_energies(b: Branches, coll: str, n: int, i: int) -> list[np.ndarray] | None:
