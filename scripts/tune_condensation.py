@@ -63,7 +63,11 @@ def event_counts(
 
 def score(events: list, labels_of: Callable[[dict, dict], np.ndarray]) -> dict[str, float]:
     """Rates and mean ARI of one clustering over the events with hit truth."""
-    counts, ari = event_counts(events, labels_of)
+    return summarize(*event_counts(events, labels_of))
+
+
+def summarize(counts: list[ClusterCounts], ari: list[float]) -> dict[str, float]:
+    """Rates and mean ARI from per-event counts and ARIs."""
     total = sum(counts, ClusterCounts())
     return total.rates() | {"ari": float(np.nanmean(ari)) if ari else float("nan")}
 
@@ -122,7 +126,8 @@ def main() -> None:
     events = predict(task, dataset)
     floor = args.min_purity
     if evaluation.baseline is not None or all(bool(a["has_event_clusters"][0]) for a, _ in events):
-        base = score(events, lambda a, _: baseline_labels(evaluation, a))
+        base_counts, base_ari = event_counts(events, lambda a, _: baseline_labels(evaluation, a))
+        base = summarize(base_counts, base_ari)
         print(
             f"baseline: efficiency {base['efficiency']:.4f} purity {base['purity']:.4f} ari {base['ari']:.4f}"
         )
@@ -165,7 +170,6 @@ def main() -> None:
             best.join_distance,
         )
         model, _ = event_counts(events, lambda a, out: evaluation.model_clusters(a, out).labels)
-        base_counts, _ = event_counts(events, lambda a, _: baseline_labels(evaluation, a))
         print(f"\nmodel - baseline at the best point, {args.bootstrap} resamplings of the events:")
         for key, d in bootstrap_differences(model, base_counts, args.bootstrap).items():
             q = np.quantile(d, [0.16, 0.84, 0.025, 0.975])
