@@ -42,3 +42,31 @@ def test_bootstrap_differences():
     diffs = bootstrap(model, same, 200, seed=1)
     assert (diffs["efficiency"] >= 0).all() and (diffs["efficiency"] > 0).mean() > 0.5
     assert np.isclose(diffs["efficiency"].max(), 0.7)  # all three draws of the third event: 21/30 vs 0
+
+
+def test_margin_is_the_less_sure_of_the_two_leads():
+    script = _script()
+    diffs = {"efficiency": np.array([0.01, 0.03]), "purity": np.array([0.0, 0.002])}  # σ 0.01 and 0.001
+    base = {"efficiency": 0.88, "purity": 0.970}
+    out = script.margins({"efficiency": 0.90, "purity": 0.971}, base, diffs)
+    assert np.isclose(out["z_efficiency"], 2.0) and np.isclose(out["z_purity"], 1.0)
+    assert np.isclose(out["margin"], 1.0)
+    behind = script.margins({"efficiency": 0.95, "purity": 0.969}, base, diffs)
+    assert behind["margin"] < 0  # far ahead on efficiency does not make up for a purity below the baseline
+
+
+def test_choose_by_margin_or_by_efficiency():
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {
+            "efficiency": [0.90, 0.88, 0.86],
+            "purity": [0.9700, 0.9740, 0.9800],
+            "margin": [0.1, 2.0, 1.5],
+        }
+    )
+    choose = _script().choose
+    assert choose(table, {"purity": 0.97}, "margin", None)[0] == 1
+    assert choose(table, {"purity": 0.97}, "efficiency", None)[0] == 0  # the edge of the baseline's purity
+    assert choose(table, {"purity": 0.97}, "efficiency", 0.975)[0] == 2
+    assert choose(table, {"purity": 0.97}, "efficiency", 0.99) is None
