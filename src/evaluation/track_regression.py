@@ -5,13 +5,18 @@ Per event: the hits are clustered by their predicted parameters (:func:`src.eval
 and scored (``trackml_score`` with the event's truth weights, :mod:`src.metrics.trackml_score`; perfect,
 double-majority and LHC efficiencies and fake rates at pT ≥ ``rate_pt`` and per threshold of
 ``pt_thresholds``, :mod:`src.metrics.tracks`); the classical ``baseline`` (a callable ``f(positions,
-b_field) -> labels``, e.g. :class:`src.reco.hough.HoughTrackFinder`) is timed and scored likewise. With
+b_field) -> labels``, e.g. :class:`src.reco.hough.HoughTrackFinder`) is timed and scored likewise. A
+``refit`` (``f(labels, positions) -> labels``, e.g. :class:`src.reco.helix_refit.HelixRefit`) then moves hits
+between the model's clusters, and ``baseline_refit`` (the same step with the settings that suit the
+baseline) between the baseline's tracks; the scores before them are kept as ``trackml_score_before_refit``.
+With
 ``write_events`` the submission (``submissions/eventNNNNNNNNN-submission.csv``) and the event itself
 (``events/eventNNNNNNNNN-{hits,truth,particles}.csv``) are written, so anyone can re-score them.
 
-Metrics: ``test/trackml_score`` (mean over events), ``test/eff_*``, ``test/fake_*``, ``test/n_tracks``,
-``test/model_time_s``, ``test/cluster_time_s``, ``test/mse_<target>``, and the baseline's under
-``baseline/…``. Artifacts: ``test_per_event.csv``, ``plots/parameters_heatmap.png``.
+Metrics: ``test/trackml_score`` (mean over events), ``test/trackml_score_before_refit``, ``test/eff_*``,
+``test/fake_*``, ``test/n_tracks``, ``test/model_time_s``, ``test/cluster_time_s`` (clustering and refit),
+``test/mse_<target>``, and the baseline's under ``baseline/…``.
+Artifacts: ``test_per_event.csv``, ``plots/parameters_heatmap.png``.
 """
 
 from __future__ import annotations
@@ -61,6 +66,8 @@ class TrackRegressionEvaluation:
         *,
         clusterer: Any,
         baseline: Callable[[np.ndarray, float], np.ndarray] | None = None,
+        refit: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+        baseline_refit: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
         rate_pt: float = 0.0,
         pt_thresholds: Sequence[float] = (0.0, 0.9),
         min_cluster_hits: int = 3,
@@ -74,7 +81,12 @@ class TrackRegressionEvaluation:
                 f"task.evaluation.baseline must be a track finder called as f(positions, b_field), "
                 f"got {baseline!r}"
             )
+        for key, step in (("refit", refit), ("baseline_refit", baseline_refit)):
+            if step is not None and not callable(step):
+                raise ValueError(f"task.evaluation.{key} must be f(labels, positions) -> labels: {step!r}")
         self.baseline = baseline
+        self.refit = refit
+        self.baseline_refit = baseline_refit
         self.rate_pt = float(rate_pt)
         self.pt_thresholds = sorted({float(t) for t in pt_thresholds} | {self.rate_pt})
         self.min_cluster_hits = min_cluster_hits
@@ -87,11 +99,26 @@ class TrackRegressionEvaluation:
         """Cluster label per hit (−1: unclustered) of one event's predicted parameters [N, P]."""
         return cluster(self.clusterer, params)
 
+    @staticmethod
+    def _refitted(
+        refit: Callable[[np.ndarray, np.ndarray], np.ndarray] | None, labels: np.ndarray, pos: np.ndarray
+    ) -> np.ndarray:
+        return labels if refit is None else np.asarray(refit(labels, pos), dtype=np.int64)
+
+    def tracks(self, params: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Track label per hit of one event: its predicted parameters [N, P] clustered, then refitted with
+        the hit positions [N, 3] (mm)."""
+        return self._refitted(self.refit, self.cluster(params), pos)
+
+    @staticmethod
+    def _trackml(labels: np.ndarray, a: Mapping[str, np.ndarray]) -> float:
+        return trackml_score(particle_id=a["particle_id"], weight=a["weight"], track_id=labels)
+
     def _score(
         self, labels: np.ndarray, a: Mapping[str, np.ndarray]
     ) -> tuple[dict[str, float], dict[float, Any]]:
         """TrackML score and track-matching counts of one event's labels."""
-        score = trackml_score(particle_id=a["particle_id"], weight=a["weight"], track_id=labels)
+        score = self._trackml(labels, a)
         match = match_tracks(
             labels,
             a["particle_id"],
@@ -120,9 +147,11 @@ class TrackRegressionEvaluation:
         submission and CSV files under ``out`` when ``write_events`` (``out`` None: never)."""
         event_id = int(a["event_id"][0])
         start = time.perf_counter()
-        labels = self.cluster(pred if points is None else points)
+        clustered = self.cluster(pred if points is None else points)
+        labels = self._refitted(self.refit, clustered, a["hit_pos"])
         cluster_time = time.perf_counter() - start
         scores, counts = self._score(labels, a)
+        scores["trackml_score_before_refit"] = self._trackml(clustered, a)
         pid = a["particle_id"]
         noise = HITS.no_particle(pid)
         row = {
@@ -138,9 +167,11 @@ class TrackRegressionEvaluation:
         baseline_counts = None
         if self.baseline is not None:
             start = time.perf_counter()
-            base_labels = self.baseline(a["hit_pos"], float(a["b_field"][0]))
+            found = np.asarray(self.baseline(a["hit_pos"], float(a["b_field"][0])), dtype=np.int64)
+            base_labels = self._refitted(self.baseline_refit, found, a["hit_pos"])
             base_time = time.perf_counter() - start
             base_scores, baseline_counts = self._score(base_labels, a)
+            base_scores["trackml_score_before_refit"] = self._trackml(found, a)
             row |= {"baseline_time_s": base_time} | {f"baseline_{k}": v for k, v in base_scores.items()}
         if self.write_events and out is not None:
             write_submission(out / "submissions", event_id, a["hit_id"], track_ids(labels))
@@ -198,7 +229,10 @@ class TrackRegressionEvaluation:
         """Mean TrackML score over events, rates from counts summed over events (suffixed per threshold,
         and unsuffixed at ``rate_pt``)."""
         total = sum_counts(counts)
-        out = {f"{prefix}trackml_score": float(np.nanmean(table[f"{column_prefix}trackml_score"]))}
+        out = {
+            f"{prefix}{name}": float(np.nanmean(table[f"{column_prefix}{name}"]))
+            for name in ("trackml_score", "trackml_score_before_refit")
+        }
         out |= {f"{prefix}{k}": v for k, v in tracking_rates(total).items()}
         alias = total[self.rate_pt].rates()
         out |= {f"{prefix}{name}": alias[name] for name in RATE_NAMES}

@@ -146,9 +146,10 @@ class TrackRegressionTask(EventTask):
         points = self.cluster_points(out, pred)
         event = batch.batch.cpu().numpy()
         pid, weight = batch.particle_id.cpu().numpy(), batch.weight.cpu().numpy()
+        pos = batch.hit_pos.cpu().numpy()
         for e in range(batch.num_graphs):
             sel = event == e
-            labels = self.evaluation.cluster(points[sel])
+            labels = self.evaluation.tracks(points[sel], pos[sel])
             self._val_scores.append(trackml_score(particle_id=pid[sel], weight=weight[sel], track_id=labels))
 
     def on_validation_epoch_end(self) -> None:
