@@ -71,7 +71,7 @@ class HelixRefit:
         min_hits: fewest hits of a candidate that is fitted.
     """
 
-    def __init__(self, *, tol_r: float, tol_z: float, n_iter: int = 2, min_hits: int = 3) -> None:
+    def __init__(self, *, tol_r: float, tol_z: float, n_iter: int, min_hits: int = 3) -> None:
         if tol_r <= 0 or tol_z <= 0 or n_iter < 1 or min_hits < 3:
             raise ValueError(
                 f"HelixRefit needs tol_r, tol_z > 0, n_iter >= 1 and min_hits >= 3 (a helix has 5 "

@@ -49,10 +49,10 @@ def test_hits_move_to_the_helix_they_lie_on() -> None:
     stray = np.array([[-300.0, 200.0, 400.0]])  # on neither
     pos = np.vstack([a, b, stray])
     labels = np.array([0, 0, 1, 0, -1, 0, 0, 0] + [1] * 8 + [0])  # a's 3rd hit in b, its 5th unclustered
-    out = HelixRefit(tol_r=5.0, tol_z=10.0)(labels, pos)
+    out = HelixRefit(tol_r=5.0, tol_z=10.0, n_iter=2)(labels, pos)
     assert out[:8].tolist() == [0] * 8 and out[8:16].tolist() == [1] * 8
     assert out[16] == 0  # fits nothing: keeps its label
-    assert HelixRefit(tol_r=5.0, tol_z=10.0)(np.array([-1] * 16 + [-1]), pos).tolist() == [-1] * 17
+    assert HelixRefit(tol_r=5.0, tol_z=10.0, n_iter=2)(np.array([-1] * 16 + [-1]), pos).tolist() == [-1] * 17
 
 
 def test_the_other_turning_sense_does_not_fit() -> None:
@@ -60,12 +60,12 @@ def test_the_other_turning_sense_does_not_fit() -> None:
     mirror = _helix(800.0, 0.0, 0.0, 0.1, R_LAYERS[2:3], sense=-1)  # same circle, other half
     pos = np.vstack([track, mirror])
     labels = np.array([0] * 8 + [-1])
-    assert HelixRefit(tol_r=5.0, tol_z=10.0)(labels, pos)[-1] == -1
+    assert HelixRefit(tol_r=5.0, tol_z=10.0, n_iter=2)(labels, pos)[-1] == -1
 
 
 def test_refit_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="min_hits"):
-        HelixRefit(tol_r=5.0, tol_z=10.0, min_hits=2)
+        HelixRefit(tol_r=5.0, tol_z=10.0, n_iter=2, min_hits=2)
 
 
 def test_refit_mends_damaged_tracks() -> None:
@@ -87,7 +87,7 @@ def test_refit_mends_damaged_tracks() -> None:
     moved = (roll >= 0.2) & (roll < 0.3) & (truth >= 0)
     damaged[moved] = rng.choice(np.unique(truth[truth >= 0]), moved.sum())
     score = partial(trackml_score, particle_id=pid, weight=event["weight"])
-    refit = HelixRefit(tol_r=10.0, tol_z=30.0)
+    refit = HelixRefit(tol_r=10.0, tol_z=30.0, n_iter=2)
     assert score(track_id=damaged) < 0.8 and score(track_id=refit(damaged, event["hit_pos"])) > 0.85
     hough = HoughTrackFinder()(event["hit_pos"], cfg.b_field)
     assert score(track_id=refit(hough, event["hit_pos"])) >= score(track_id=hough)
