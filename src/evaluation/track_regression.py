@@ -9,8 +9,7 @@ b_field) -> labels``, e.g. :class:`src.reco.hough.HoughTrackFinder`) is timed an
 ``refit`` (``f(labels, positions) -> labels``, e.g. :class:`src.reco.helix_refit.HelixRefit`) then moves hits
 between the model's clusters, and ``baseline_refit`` (the same step with the settings that suit the
 baseline) between the baseline's tracks; the scores before them are kept as ``trackml_score_before_refit``.
-With
-``write_events`` the submission (``submissions/eventNNNNNNNNN-submission.csv``) and the event itself
+With ``write_events`` the submission (``submissions/eventNNNNNNNNN-submission.csv``) and the event itself
 (``events/eventNNNNNNNNN-{hits,truth,particles}.csv``) are written, so anyone can re-score them.
 
 Metrics: ``test/trackml_score`` (mean over events), ``test/trackml_score_before_refit``, ``test/eff_*``,
