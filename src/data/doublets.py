@@ -49,10 +49,30 @@ def _helix_through(
     return kappa * 1e3, z0, phi0, cot
 
 
-def doublet_features(pos: torch.Tensor, *, min_step: float = 20.0) -> torch.Tensor:
+def _nearest_per_side(
+    eta: torch.Tensor, phi: torch.Tensor, rho: torch.Tensor, min_step: float, chunk: int
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """For the outward and the inward side: each hit's nearest hit in (η, φ) farther out (in) by more
+    than ``min_step`` in ρ, and whether it has one; rows in blocks of ``chunk`` hits, so that memory grows
+    as chunk × N, not N²."""
+    n = len(eta)
+    found = {sign: ([], []) for sign in (1.0, -1.0)}
+    for lo in range(0, n, chunk):
+        rows = slice(lo, min(lo + chunk, n))
+        dphi = torch.remainder(phi[None] - phi[rows, None] + torch.pi, 2 * torch.pi) - torch.pi
+        dist = dphi**2 + (eta[None] - eta[rows, None]) ** 2
+        step = rho[None] - rho[rows, None]
+        for sign, (index, has) in found.items():
+            best, j = torch.where(sign * step > min_step, dist, torch.inf).min(dim=1)
+            index.append(j)
+            has.append(torch.isfinite(best))
+    return [(torch.cat(index), torch.cat(has)) for index, has in found.values()]
+
+
+def doublet_features(pos: torch.Tensor, *, min_step: float = 20.0, chunk: int = 1024) -> torch.Tensor:
     """Doublet estimates [N, 10] of hit positions [N, 3] (mm): :data:`DOUBLET_COLUMNS` of the outward
     doublet, then of the inward one (each side falls back on the other; a lone hit gets its own
-    direction: κ = 0, z0 = 0)."""
+    direction: κ = 0, z0 = 0). The neighbour search runs on blocks of ``chunk`` hits."""
     pos = pos.double()
     n = len(pos)
     if n == 0:
@@ -60,14 +80,7 @@ def doublet_features(pos: torch.Tensor, *, min_step: float = 20.0) -> torch.Tens
     r = torch.hypot(pos[:, 0], pos[:, 1]).clamp_min(1e-6)
     phi, eta = torch.atan2(pos[:, 1], pos[:, 0]), torch.asinh(pos[:, 2] / r)
     rho = torch.hypot(r, pos[:, 2])
-    dphi = torch.remainder(phi[None] - phi[:, None] + torch.pi, 2 * torch.pi) - torch.pi
-    dist = dphi**2 + (eta[None] - eta[:, None]) ** 2
-    step = rho[None] - rho[:, None]
-    sides = []
-    for sign in (1.0, -1.0):
-        d = torch.where(sign * step > min_step, dist, torch.full_like(dist, torch.inf))
-        best, j = d.min(dim=1)
-        sides.append((j, torch.isfinite(best)))
+    sides = _nearest_per_side(eta, phi, rho, min_step, chunk)
     (j_out, has_out), (j_in, has_in) = sides
     j_out = torch.where(has_out, j_out, j_in)
     j_in = torch.where(has_in, j_in, j_out)

@@ -60,3 +60,10 @@ def test_a_lone_hit_gets_its_own_direction_and_the_view_names_the_columns() -> N
     assert doublet_features(torch.zeros(0, 3)).shape == (0, 2 * len(DOUBLET_COLUMNS))
     view = HitView(features=("x", "doublets"), coords=("eta", "phi"), targets=("theta", "sin_phi", "cos_phi"))
     assert view.feature_names == ["x", *(f"{s}_{c}" for s in ("out", "in") for c in DOUBLET_COLUMNS)]
+
+
+def test_blocks_of_rows_change_nothing() -> None:
+    pos = torch.tensor(np.random.default_rng(3).normal(0.0, 300.0, (257, 3)))
+    whole = doublet_features(pos)
+    for chunk in (1, 10, 256):
+        torch.testing.assert_close(doublet_features(pos, chunk=chunk), whole, rtol=0, atol=0)
