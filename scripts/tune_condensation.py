@@ -101,8 +101,16 @@ def bootstrap_differences(
     """Model minus baseline efficiency and purity over ``n`` resamplings of the events (the same resampled
     events for both)."""
     draws = resamplings(len(model), n, seed)
-    m, b = resampled_rates(model, draws), resampled_rates(base, draws)
-    return {key: m[key] - b[key] for key in m}
+    return differences(model, resampled_rates(base, draws), draws)
+
+
+def differences(
+    model: list[ClusterCounts], base_rates: dict[str, np.ndarray], draws: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Model minus baseline efficiency and purity in each resampling (rows of ``draws``), given the
+    baseline's rates in the same resamplings (:func:`resampled_rates`)."""
+    m = resampled_rates(model, draws)
+    return {key: m[key] - base_rates[key] for key in m}
 
 
 def margins(
@@ -194,6 +202,9 @@ def main() -> None:
     if args.rule == "margin" and base is None:
         raise SystemExit("--rule margin compares with a baseline; these events have none: --rule efficiency")
     rows, per_point = [], []
+    if base is not None:  # the same resamplings for every point: the baseline's rates in them, once
+        draws = resamplings(len(base_counts), args.resamplings)
+        base_resampled = resampled_rates(base_counts, draws)
     grid = itertools.product(args.beta, args.distance, args.em_distance, args.join)
     for beta, distance, em_distance, join in grid:
         if join < max(distance, em_distance):
@@ -204,7 +215,7 @@ def main() -> None:
         rates = summarize(counts, ari)
         point = {"beta_threshold": beta, "distance_threshold": distance, "em_distance_threshold": em_distance}
         if base is not None:
-            rates |= margins(rates, base, bootstrap_differences(counts, base_counts, args.resamplings))
+            rates |= margins(rates, base, differences(counts, base_resampled, draws))
         rows.append(point | {"join_distance": join, **rates})
         per_point.append(counts)
     table = pd.DataFrame(rows)

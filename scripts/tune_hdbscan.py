@@ -1,9 +1,10 @@
 """Grid-search the clustering of a trained track-regression model on its validation events.
 
 The model runs once over the validation events of the checkpoint's own dataset (same split); then every
-(min_cluster_size, min_samples) pair of the grid clusters the stored predictions and is scored with the
-mean TrackML score over events (and the double-majority efficiency and fake rate). Prints the table,
-writes it as CSV and prints the overrides of the best pair.
+(min_cluster_size, min_samples) pair of the grid clusters the stored predictions, the task's refit
+(``task.evaluation.refit``) follows as in the test stage, and the tracks are scored with the mean TrackML
+score over events (and the double-majority efficiency and fake rate; ``trackml_score_before_refit``: the
+clusters alone). Prints the table, writes it as CSV and prints the overrides of the best pair.
 
     python scripts/tune_hdbscan.py \
         outputs/track_regression-transformer_regressor/runs/<time>/checkpoints/best.ckpt
@@ -28,9 +29,7 @@ from torch_geometric.data import Batch
 from src.evaluate import load_split
 from src.evaluation.clustering import cluster
 from src.evaluation.track_regression import TrackRegressionEvaluation
-from src.event_model import HITS
-from src.metrics.trackml_score import trackml_score
-from src.metrics.tracks import match_tracks, sum_counts, track_counts
+from src.metrics.tracks import sum_counts
 
 log = logging.getLogger("tune_hdbscan")
 
@@ -48,6 +47,7 @@ def predict(task: torch.nn.Module, dataset) -> list[dict[str, np.ndarray]]:
                     "particle_id": data.particle_id.numpy(),
                     "weight": data.weight.numpy(),
                     "pt": data.pt.numpy(),
+                    "pos": data.hit_pos.numpy(),
                 }
             )
     return events
@@ -66,25 +66,20 @@ def score_grid(
     for mcs, ms in itertools.product(min_cluster_sizes, min_samples):
         algo = clone(clusterer).set_params(min_cluster_size=mcs, min_samples=ms)
         start = time.perf_counter()
-        scores, counts = [], []
+        scores, before, counts = [], [], []
         for e in events:
-            labels = cluster(algo, e["pred"])
-            scores.append(trackml_score(particle_id=e["particle_id"], weight=e["weight"], track_id=labels))
-            match = match_tracks(
-                labels,
-                e["particle_id"],
-                e["pt"],
-                noise=HITS.no_particle(e["particle_id"]),
-                min_cluster_size=evaluation.min_cluster_hits,
-                min_particle_size=evaluation.min_particle_hits,
-            )
-            counts.append(track_counts(match, [evaluation.rate_pt]))
+            clustered = cluster(algo, e["pred"])
+            row, per_pt = evaluation.score(evaluation.refitted(clustered, e["pos"]), e)
+            scores.append(row["trackml_score"])
+            before.append(evaluation.trackml(clustered, e))
+            counts.append(per_pt)
         rates = sum_counts(counts)[evaluation.rate_pt].rates()
         rows.append(
             {
                 "min_cluster_size": mcs,
                 "min_samples": ms,
                 "trackml_score": float(np.nanmean(scores)),
+                "trackml_score_before_refit": float(np.nanmean(before)),
                 "eff_dm": rates["eff_dm"],
                 "fake_dm": rates["fake_dm"],
                 "cluster_time_s": (time.perf_counter() - start) / max(len(events), 1),

@@ -20,6 +20,16 @@ DOUBLET_COLUMNS = ("kappa", "z0", "sin_phi0", "cos_phi0", "cot_theta")
 KAPPA_MAX, Z0_MAX, COT_MAX = 5.0, 300.0, 20.0
 
 
+def transverse_path(r: torch.Tensor, kappa: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Turning angle asin(r κ) and transverse arc length s = asin(r κ) / κ from the beam line to radius
+    ``r`` (mm) on a circle through the beam line of signed curvature κ = ±1/2R (per mm); |r κ| is held
+    below 0.99 and s follows its series where r κ is small."""
+    a = (r * kappa).clamp(-0.99, 0.99)
+    bend = torch.asin(a)
+    small = a.abs() < 1e-4
+    return bend, r * torch.where(small, 1.0 + a * a / 6.0, bend / torch.where(small, 1.0, a))
+
+
 def _helix_through(
     pos: torch.Tensor, other: torch.Tensor, order: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -34,18 +44,14 @@ def _helix_through(
     kappa = order * (x1 * y2 - x2 * y1) / (r1 * r2 * chord).clamp_min(1e-9)
     kappa = kappa.clamp(-KAPPA_MAX * 1e-3, KAPPA_MAX * 1e-3)
 
-    def arc(r: torch.Tensor) -> torch.Tensor:
-        a = (r * kappa).clamp(-0.99, 0.99)
-        small = a.abs() < 1e-4
-        return r * torch.where(small, 1.0 + a * a / 6.0, torch.asin(a) / torch.where(small, 1.0, a))
-
-    s1, s2 = arc(r1), arc(r2)
+    bend, s1 = transverse_path(r1, kappa)
+    _, s2 = transverse_path(r2, kappa)
     step = s2 - s1
     cot = ((z2 - z1) / torch.where(step.abs() < 1e-6, torch.full_like(step, 1e-6), step)).clamp(
         -COT_MAX, COT_MAX
     )
     z0 = (z1 - cot * s1).clamp(-Z0_MAX, Z0_MAX)
-    phi0 = torch.atan2(y1, x1) - torch.asin((r1 * kappa).clamp(-0.99, 0.99))
+    phi0 = torch.atan2(y1, x1) - bend
     return kappa * 1e3, z0, phi0, cot
 
 

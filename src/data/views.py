@@ -13,7 +13,7 @@ import torch
 from torch_geometric.data import Data
 
 from src.data.cache import Event
-from src.data.doublets import DOUBLET_COLUMNS, doublet_features
+from src.data.doublets import DOUBLET_COLUMNS, doublet_features, transverse_path
 from src.event_model import HITS, LS, LS_FEATURE_NAMES, InputSpec
 from src.io.trackml import HIT_ARRAYS
 
@@ -240,11 +240,7 @@ def from_frame(frame: str, out: torch.Tensor, pos: torch.Tensor, names: Sequence
             cols["sin_phi"], cols["cos_phi"] = s * cos_h + c * sin_h, c * cos_h - s * sin_h
         return torch.stack([cols[n] for n in names], dim=1)
     z0, kappa = Z0_UNIT_MM * out[:, 0], KAPPA_UNIT_PER_MM * out[:, 1]
-    a = (r * kappa).clamp(-0.99, 0.99)
-    bend = torch.asin(a)
-    small = a.abs() < 1e-4
-    a_safe = torch.where(small, torch.full_like(a, 1e-4), a)
-    s = r * torch.where(small, 1.0 + a * a / 6.0, bend / a_safe)
+    bend, s = transverse_path(r, kappa)
     phi0, theta = phi - bend, torch.atan2(s, pos[:, 2] - z0)
     others = iter(out[:, 2:].unbind(dim=1))
     helix = {

@@ -46,6 +46,13 @@ def track_ids(labels: np.ndarray) -> np.ndarray:
     return out
 
 
+def _refit(
+    step: Callable[[np.ndarray, np.ndarray], np.ndarray] | None, labels: np.ndarray, pos: np.ndarray
+) -> np.ndarray:
+    """Labels after a refit step (the labels themselves without one)."""
+    return labels if step is None else np.asarray(step(labels, pos), dtype=np.int64)
+
+
 @dataclass
 class EventResult:
     """What the test stage keeps of one event."""
@@ -98,26 +105,26 @@ class TrackRegressionEvaluation:
         """Cluster label per hit (−1: unclustered) of one event's predicted parameters [N, P]."""
         return cluster(self.clusterer, params)
 
-    @staticmethod
-    def _refitted(
-        refit: Callable[[np.ndarray, np.ndarray], np.ndarray] | None, labels: np.ndarray, pos: np.ndarray
-    ) -> np.ndarray:
-        return labels if refit is None else np.asarray(refit(labels, pos), dtype=np.int64)
+    def refitted(self, labels: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """The model's track candidates after the ``refit`` (as they are without one); ``pos`` [N, 3] mm."""
+        return _refit(self.refit, labels, pos)
 
     def tracks(self, params: np.ndarray, pos: np.ndarray) -> np.ndarray:
         """Track label per hit of one event: its predicted parameters [N, P] clustered, then refitted with
         the hit positions [N, 3] (mm)."""
-        return self._refitted(self.refit, self.cluster(params), pos)
+        return self.refitted(self.cluster(params), pos)
 
     @staticmethod
-    def _trackml(labels: np.ndarray, a: Mapping[str, np.ndarray]) -> float:
+    def trackml(labels: np.ndarray, a: Mapping[str, np.ndarray]) -> float:
+        """TrackML score of one event's track label per hit (``a``: arrays with particle_id, weight)."""
         return trackml_score(particle_id=a["particle_id"], weight=a["weight"], track_id=labels)
 
-    def _score(
+    def score(
         self, labels: np.ndarray, a: Mapping[str, np.ndarray]
     ) -> tuple[dict[str, float], dict[float, Any]]:
-        """TrackML score and track-matching counts of one event's labels."""
-        score = self._trackml(labels, a)
+        """TrackML score, track count and rates at ``rate_pt``, and the track-matching counts per pT
+        threshold, of one event's labels (arrays ``a`` with ``particle_id``, ``weight``, ``pt``)."""
+        score = self.trackml(labels, a)
         match = match_tracks(
             labels,
             a["particle_id"],
@@ -147,10 +154,10 @@ class TrackRegressionEvaluation:
         event_id = int(a["event_id"][0])
         start = time.perf_counter()
         clustered = self.cluster(pred if points is None else points)
-        labels = self._refitted(self.refit, clustered, a["hit_pos"])
+        labels = self.refitted(clustered, a["hit_pos"])
         cluster_time = time.perf_counter() - start
-        scores, counts = self._score(labels, a)
-        scores["trackml_score_before_refit"] = self._trackml(clustered, a)
+        scores, counts = self.score(labels, a)
+        scores["trackml_score_before_refit"] = self.trackml(clustered, a)
         pid = a["particle_id"]
         noise = HITS.no_particle(pid)
         row = {
@@ -167,10 +174,10 @@ class TrackRegressionEvaluation:
         if self.baseline is not None:
             start = time.perf_counter()
             found = np.asarray(self.baseline(a["hit_pos"], float(a["b_field"][0])), dtype=np.int64)
-            base_labels = self._refitted(self.baseline_refit, found, a["hit_pos"])
+            base_labels = _refit(self.baseline_refit, found, a["hit_pos"])
             base_time = time.perf_counter() - start
-            base_scores, baseline_counts = self._score(base_labels, a)
-            base_scores["trackml_score_before_refit"] = self._trackml(found, a)
+            base_scores, baseline_counts = self.score(base_labels, a)
+            base_scores["trackml_score_before_refit"] = self.trackml(found, a)
             row |= {"baseline_time_s": base_time} | {f"baseline_{k}": v for k, v in base_scores.items()}
         if self.write_events and out is not None:
             write_submission(out / "submissions", event_id, a["hit_id"], track_ids(labels))

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from src.reco.hough import transverse_arc
+
 
 @dataclass(frozen=True)
 class Helix:
@@ -38,7 +40,7 @@ class Helix:
 
     def arc_length(self, r: np.ndarray) -> np.ndarray:
         """Transverse arc length from the origin to radius ``r`` (mm) along the circle."""
-        return 2.0 * self.radius * np.arcsin(np.clip(r / (2.0 * self.radius), 0.0, 1.0))
+        return transverse_arc(r, 0.5 / self.radius)
 
     def residuals(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per hit [N, 3] (mm): transverse distance to the circle, distance in z, turning side (±1: which

@@ -17,6 +17,13 @@ import numpy as np
 HALF_CURVATURE = 0.00015
 
 
+def transverse_arc(r: np.ndarray, kappa: float) -> np.ndarray:
+    """Transverse arc length asin(r κ) / κ (mm) from the beam line to radius ``r`` (mm) on a circle through
+    the beam line of curvature κ = ±1/2R (per mm): ``r`` itself where κ is 0, |r κ| held at 1 at most."""
+    r = np.asarray(r, dtype=np.float64)
+    return r if kappa == 0 else np.arcsin(np.clip(r * kappa, -1.0, 1.0)) / kappa
+
+
 class HoughTrackFinder:
     """Greedy Hough-transform track finding on hit positions (mm). The defaults are those tuned on the
     validation events of simulated 10-50-particle events of the TrackML-like tracker
@@ -104,7 +111,7 @@ class HoughTrackFinder:
         if len(cand) < self.min_hits:
             return cand[:0]
         rc = r[cand]
-        s = rc if kappa == 0 else np.arcsin(np.clip(rc * kappa, -1.0, 1.0)) / kappa
+        s = transverse_arc(rc, kappa)
         cot = np.clip(
             (z[cand][None] - z0_grid[:, None]) / np.maximum(s, 1e-9)[None], -50.0, 50.0
         )  # [n_z0, n_cand]
