@@ -39,8 +39,9 @@ def test_fit_recovers_the_helix() -> None:
     assert helix.radius == pytest.approx(1500.0, rel=1e-6)
     assert np.arctan2(helix.b, helix.a) == pytest.approx(0.7, abs=1e-6)
     assert helix.z0 == pytest.approx(-12.0, abs=1e-6) and helix.cot_theta == pytest.approx(0.8, abs=1e-6)
-    d_r, d_z, _, reach = helix.residuals(pos)
-    assert np.allclose(d_r, 0.0, atol=1e-6) and np.allclose(d_z, 0.0, atol=1e-6) and reach.all()
+    d_r, d_z, fits = helix.residuals(pos)
+    assert np.allclose(d_r, 0.0, atol=1e-6) and np.allclose(d_z, 0.0, atol=1e-6) and fits.all()
+    assert helix.sense == 1 and not helix.loops
 
 
 def test_hits_move_to_the_helix_they_lie_on() -> None:
@@ -63,9 +64,53 @@ def test_the_other_turning_sense_does_not_fit() -> None:
     assert HelixRefit(tol_r=5.0, tol_z=10.0, n_iter=2)(labels, pos)[-1] == -1
 
 
+def _looper(radius: float, alpha: float, z0: float, cot: float, *, sense: int, turns: int) -> np.ndarray:
+    """Hits [N, 3] of a helix from the origin crossing the layers of ``R_LAYERS`` inside its circle on the
+    way out and back in, for ``turns`` turns (as :func:`_helix`)."""
+    out = 2.0 * np.arcsin(R_LAYERS[: np.searchsorted(R_LAYERS, 2.0 * radius)] / (2.0 * radius))
+    swept = np.concatenate([t * 2.0 * np.pi + np.concatenate([out, 2.0 * np.pi - out]) for t in range(turns)])
+    start = alpha + np.pi
+    xy = radius * (np.array([np.cos(alpha), np.sin(alpha)]) + np.stack(
+        [np.cos(start + sense * swept), np.sin(start + sense * swept)], axis=1))  # fmt: skip
+    return np.column_stack([xy, z0 + cot * radius * swept])
+
+
+@pytest.mark.parametrize("sense", [1, -1])
+def test_a_looping_helix_is_fitted_turn_by_turn(sense: int) -> None:
+    """A 0.18 GeV track in 2 T (R = 300 mm) crossing seven layers out and in, twice: with the tracker's
+    outer radius the fit finds its helix from all the hits and its sense; the returning hits, a candidate
+    of their own, join it (the two candidates merge); without, the helix stops at the first half turn and
+    they stay apart."""
+    pos = _looper(300.0, -2.0, 40.0, 0.3, sense=sense, turns=2)
+    helix = fit_helix(pos, outer_radius=1030.0)
+    assert helix.loops and helix.sense == sense and helix.radius == pytest.approx(300.0, rel=1e-6)
+    assert helix.z0 == pytest.approx(40.0, abs=1e-6) and helix.cot_theta == pytest.approx(0.3, abs=1e-6)
+    d_r, d_z, fits = helix.residuals(pos)
+    assert np.allclose(d_r, 0.0, atol=1e-6) and np.allclose(d_z, 0.0, atol=1e-6) and fits.all()
+    assert not fit_helix(pos[:4], outer_radius=500.0).loops  # 2R = 600: it leaves a tracker of 500 mm
+    n = 7  # layers inside the circle
+    labels = np.array(([0] * n + [1] * n) * 2)  # out, in, out, in
+    refit = HelixRefit(tol_r=5.0, tol_z=10.0, n_iter=2, outer_radius=1030.0, merge_fraction=0.8)
+    assert len(np.unique(refit(labels, pos))) == 1
+    apart = HelixRefit(tol_r=5.0, tol_z=10.0, n_iter=2, merge_fraction=0.8)(labels, pos)
+    assert len(np.unique(apart[:n])) == 1 and apart[0] != apart[n]
+
+
+def test_a_track_that_leaves_the_tracker_does_not_loop() -> None:
+    """A stiff track (R = 1500 mm) has the first half turn only, outer radius or not: a hit on its circle
+    past the half turn does not fit."""
+    pos = np.vstack(
+        [_helix(1500.0, 0.7, -12.0, 0.8, R_LAYERS), _looper(1500.0, 0.7, -12.0, 0.8, sense=1, turns=1)[-1:]]
+    )
+    helix = fit_helix(pos[:-1], outer_radius=1030.0)
+    assert not helix.loops and not helix.residuals(pos)[2][-1]
+
+
 def test_refit_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="min_hits"):
         HelixRefit(tol_r=5.0, tol_z=10.0, n_iter=2, min_hits=2)
+    with pytest.raises(ValueError, match="merge_fraction"):
+        HelixRefit(tol_r=5.0, tol_z=10.0, n_iter=2, merge_fraction=1.5)
 
 
 def test_refit_mends_damaged_tracks() -> None:
