@@ -29,7 +29,6 @@ from torch_geometric.data import Batch, Data
 
 from src.data.views import HELIX_DERIVED, frame_outputs, from_frame
 from src.evaluation.track_regression import TrackRegressionEvaluation
-from src.metrics.trackml_score import trackml_score
 from src.tasks.base import EventTask
 
 log = logging.getLogger(__name__)
@@ -150,7 +149,8 @@ class TrackRegressionTask(EventTask):
         for e in range(batch.num_graphs):
             sel = event == e
             labels = self.evaluation.tracks(points[sel], pos[sel])
-            self._val_scores.append(trackml_score(particle_id=pid[sel], weight=weight[sel], track_id=labels))
+            truth = {"particle_id": pid[sel], "weight": weight[sel]}
+            self._val_scores.append(self.evaluation.trackml(labels, truth))
 
     def on_validation_epoch_end(self) -> None:
         if self._val_scores:
