@@ -172,10 +172,10 @@ class HelixRefit:
         tol_r: float,
         tol_z: float,
         n_iter: int,
+        outer_radius: float | None,
+        fit_within: float,
+        merge_fraction: float | None,
         min_hits: int = 3,
-        outer_radius: float | None = None,
-        fit_within: float = 3.0,
-        merge_fraction: float | None = None,
     ) -> None:
         if (
             tol_r <= 0

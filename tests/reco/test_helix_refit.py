@@ -30,6 +30,20 @@ def _helix(
     return np.column_stack([xy, z0 + cot * radius * turn])
 
 
+def _refit(**settings: float | None) -> HelixRefit:
+    """A refit with 5 mm / 10 mm tolerances, 2 rounds, the helix fitted within 3 tolerances, no looping
+    and no merging, unless ``settings`` say otherwise."""
+    base = {
+        "tol_r": 5.0,
+        "tol_z": 10.0,
+        "n_iter": 2,
+        "outer_radius": None,
+        "fit_within": 3.0,
+        "merge_fraction": None,
+    }
+    return HelixRefit(**(base | settings))
+
+
 R_LAYERS = np.array([32.0, 72.0, 116.0, 172.0, 260.0, 360.0, 500.0, 660.0])
 
 
@@ -50,10 +64,10 @@ def test_hits_move_to_the_helix_they_lie_on() -> None:
     stray = np.array([[-300.0, 200.0, 400.0]])  # on neither
     pos = np.vstack([a, b, stray])
     labels = np.array([0, 0, 1, 0, -1, 0, 0, 0] + [1] * 8 + [0])  # a's 3rd hit in b, its 5th unclustered
-    out = HelixRefit(tol_r=5.0, tol_z=10.0, n_iter=2)(labels, pos)
+    out = _refit()(labels, pos)
     assert out[:8].tolist() == [0] * 8 and out[8:16].tolist() == [1] * 8
     assert out[16] == 0  # fits nothing: keeps its label
-    assert HelixRefit(tol_r=5.0, tol_z=10.0, n_iter=2)(np.array([-1] * 16 + [-1]), pos).tolist() == [-1] * 17
+    assert _refit()(np.array([-1] * 16 + [-1]), pos).tolist() == [-1] * 17
 
 
 def test_the_other_turning_sense_does_not_fit() -> None:
@@ -61,7 +75,7 @@ def test_the_other_turning_sense_does_not_fit() -> None:
     mirror = _helix(800.0, 0.0, 0.0, 0.1, R_LAYERS[2:3], sense=-1)  # same circle, other half
     pos = np.vstack([track, mirror])
     labels = np.array([0] * 8 + [-1])
-    assert HelixRefit(tol_r=5.0, tol_z=10.0, n_iter=2)(labels, pos)[-1] == -1
+    assert _refit()(labels, pos)[-1] == -1
 
 
 def _looper(radius: float, alpha: float, z0: float, cot: float, *, sense: int, turns: int) -> np.ndarray:
@@ -90,9 +104,9 @@ def test_a_looping_helix_is_fitted_turn_by_turn(sense: int) -> None:
     assert not fit_helix(pos[:4], outer_radius=500.0).loops  # 2R = 600: it leaves a tracker of 500 mm
     n = 7  # layers inside the circle
     labels = np.array(([0] * n + [1] * n) * 2)  # out, in, out, in
-    refit = HelixRefit(tol_r=5.0, tol_z=10.0, n_iter=2, outer_radius=1030.0, merge_fraction=0.8)
+    refit = _refit(outer_radius=1030.0, merge_fraction=0.8)
     assert len(np.unique(refit(labels, pos))) == 1
-    apart = HelixRefit(tol_r=5.0, tol_z=10.0, n_iter=2, merge_fraction=0.8)(labels, pos)
+    apart = _refit(merge_fraction=0.8)(labels, pos)
     assert len(np.unique(apart[:n])) == 1 and apart[0] != apart[n]
 
 
@@ -108,9 +122,9 @@ def test_a_track_that_leaves_the_tracker_does_not_loop() -> None:
 
 def test_refit_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="min_hits"):
-        HelixRefit(tol_r=5.0, tol_z=10.0, n_iter=2, min_hits=2)
+        _refit(min_hits=2)
     with pytest.raises(ValueError, match="merge_fraction"):
-        HelixRefit(tol_r=5.0, tol_z=10.0, n_iter=2, merge_fraction=1.5)
+        _refit(merge_fraction=1.5)
 
 
 def test_refit_mends_damaged_tracks() -> None:
@@ -132,7 +146,7 @@ def test_refit_mends_damaged_tracks() -> None:
     moved = (roll >= 0.2) & (roll < 0.3) & (truth >= 0)
     damaged[moved] = rng.choice(np.unique(truth[truth >= 0]), moved.sum())
     score = partial(trackml_score, particle_id=pid, weight=event["weight"])
-    refit = HelixRefit(tol_r=10.0, tol_z=30.0, n_iter=2)
+    refit = _refit(tol_r=10.0, tol_z=30.0)
     assert score(track_id=damaged) < 0.8 and score(track_id=refit(damaged, event["hit_pos"])) > 0.85
     hough = HoughTrackFinder()(event["hit_pos"], cfg.b_field)
     assert score(track_id=refit(hough, event["hit_pos"])) >= score(track_id=hough)
