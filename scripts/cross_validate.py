@@ -9,6 +9,14 @@ i+1 and trains on the others. Run directories go to ``<out>/<name>/<setting>/fol
 ``summary.json`` exists is not run again, so a grid can be extended or resumed. Written next to them:
 ``folds.csv`` (one row per setting and fold) and ``table.md`` (mean ± sample std over the folds), and the
 setting with the best mean validation score (``--criterion``) is printed: choose on validation, report test.
+
+``--fold i`` runs only fold i of every setting and tables the folds done so far, so the folds can run in
+parallel, e.g. as a Slurm job array on GPU nodes, then one last call without it (or with ``--dry-run``)
+tables them all:
+
+    sbatch --array=0-4 --gpus-per-node=1 --wrap "python scripts/cross_validate.py --name pu100 --events 5 \
+        --fold \\$SLURM_ARRAY_TASK_ID --base hardware=a40 task=pileup dataset=hept_cms_raw \
+        dataset.path=../shared/data/hept-cms-lst/pu100 --setting hept experiment=hept_cms_real"
 """
 
 from __future__ import annotations
@@ -70,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--criterion", default=METRICS[0], help="validation metric that picks the setting")
     parser.add_argument("--table", type=Path, default=None, help="also write the table here")
     parser.add_argument("--dry-run", action="store_true", help="print the runs without running them")
+    parser.add_argument("--fold", type=int, default=None, help="run only this fold (the others: if done)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
 
@@ -77,12 +86,17 @@ def main(argv: list[str] | None = None) -> int:
 
     root = args.out / args.name
     rows = []
+    folds = event_folds(args.events, args.folds)
+    if args.fold is not None and not 0 <= args.fold < len(folds):
+        parser.error(f"--fold {args.fold}: there are {len(folds)} folds (0 to {len(folds) - 1})")
     for name, overrides in args.setting:
-        for i, fold in enumerate(event_folds(args.events, args.folds)):
+        for i, fold in enumerate(folds):
             run_dir = root / name / f"fold{i}"
             run = [*args.base, *overrides.split(), split_override(fold)]
             summary = read_summary(run_dir)
             if summary is None:
+                if args.fold is not None and i != args.fold:
+                    continue
                 print(f"[{name} fold {i}] {' '.join(run)}", flush=True)
                 if args.dry_run:
                     continue
