@@ -57,8 +57,7 @@ class Helix:
         """Angle in [0, 2π) swept around the centre, in the turning sense, from the origin to each hit's
         point of the circle (``pos`` [N, ≥2] mm)."""
         x, y = np.asarray(pos, dtype=np.float64)[:, :2].T
-        origin = np.arctan2(-self.b, -self.a)
-        return np.mod(self.sense * (np.arctan2(y - self.b, x - self.a) - origin), 2.0 * np.pi)
+        return np.mod(self.sense * _turned(self.a, self.b, x, y), 2.0 * np.pi)
 
     def looped_arc(self, pos: np.ndarray) -> np.ndarray:
         """Transverse arc length R (α + 2πk) of each hit on a looping helix: α the swept angle, k ≥ 0 the
@@ -76,8 +75,19 @@ class Helix:
             return d_r, d_z, np.ones(len(z), dtype=bool)
         r = np.hypot(x, y)
         d_z = np.abs(z - (self.z0 + self.cot_theta * self.arc_length(r)))
-        side = -np.sign(self.a * y - self.b * x)  # +1: on the anticlockwise half of the circle
-        return d_r, d_z, (side == self.sense) & (r <= 2.0 * self.radius * 1.02)
+        return d_r, d_z, (_side(self.a, self.b, x, y) == self.sense) & (r <= 2.0 * self.radius * 1.02)
+
+
+def _turned(a: float, b: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Angle (radians, anticlockwise, not wrapped) of each point seen from the centre (a, b), less that of
+    the origin."""
+    return np.arctan2(y - b, x - a) - np.arctan2(-b, -a)
+
+
+def _side(a: float, b: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Which half of the circle of centre (a, b) through the origin each point lies on: +1 the half an
+    anticlockwise track (sense +1) runs through first, −1 the other."""
+    return -np.sign(a * y - b * x)
 
 
 def _looped_arc(
@@ -128,16 +138,13 @@ def fit_helix(pos: np.ndarray, outer_radius: float | None = None) -> Helix:
     (a, b), *_ = np.linalg.lstsq(np.stack([2 * x, 2 * y], axis=1), x * x + y * y, rcond=None)
     radius = float(np.hypot(a, b))
     if outer_radius is None or 2.0 * radius >= outer_radius:
-        circle = Helix(float(a), float(b), radius, 0.0, 0.0)
-        z0, cot = _line(circle.arc_length(np.hypot(x, y)), z)
-        sense = -int(np.sign(np.median(np.sign(a * y - b * x)))) or 1
-        return Helix(circle.a, circle.b, radius, float(z0), float(cot), sense)
-    senses = (1, -1)
-    angle = np.stack(
-        [Helix(float(a), float(b), radius, 0.0, 0.0, sense).swept_angle(pos) for sense in senses]
-    )
-    angle = np.repeat(angle, 3, axis=0)  # [6, N]: per sense, its three seeds
-    z0, cot = _line(radius * np.concatenate([_turn_seeds(row, z) for row in angle[::3]]), z)
+        z0, cot = _line(transverse_arc(np.hypot(x, y), 0.5 / radius), z)
+        sense = int(np.sign(np.median(_side(a, b, x, y)))) or 1
+        return Helix(float(a), float(b), radius, float(z0), float(cot), sense)
+    turned = _turned(a, b, x, y)
+    angle = np.mod(np.stack([turned, -turned]), 2.0 * np.pi)  # swept in sense +1 and in sense −1
+    z0, cot = _line(radius * np.concatenate([_turn_seeds(row, z) for row in angle]), z)
+    angle = np.repeat(angle, 3, axis=0)  # [6, N]: each sense's angles for each of its three seeds
     for _ in range(2):  # turns from the line, the line from the turns
         z0, cot = _line(_looped_arc(angle, z, radius, z0, cot), z)
     spread = np.median(
@@ -145,7 +152,7 @@ def fit_helix(pos: np.ndarray, outer_radius: float | None = None) -> Helix:
     )
     good = np.flatnonzero(spread <= 2.0 * spread.min() + 1.0)
     k = good[np.argmin(np.abs(z0[good]))]  # of the good fits, the one starting nearest z = 0
-    return Helix(float(a), float(b), radius, float(z0[k]), float(cot[k]), senses[k // 3], loops=True)
+    return Helix(float(a), float(b), radius, float(z0[k]), float(cot[k]), (1, -1)[k // 3], loops=True)
 
 
 class HelixRefit:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.cluster import DBSCAN, HDBSCAN
 
-from src.evaluation.track_regression import track_ids
+from src.evaluation.track_regression import TrackRegressionEvaluation, track_ids
 
 
 def test_track_ids_make_unclustered_hits_singletons() -> None:
@@ -14,19 +15,11 @@ def test_track_ids_make_unclustered_hits_singletons() -> None:
 
 
 def test_refits_must_be_callable() -> None:
-    from sklearn.cluster import HDBSCAN
-
-    from src.evaluation.track_regression import TrackRegressionEvaluation
-
     with pytest.raises(ValueError, match="baseline_refit"):
         TrackRegressionEvaluation(clusterer=HDBSCAN(), baseline_refit="helix")
 
 
 def test_tracks_are_clusters_refitted() -> None:
-    from sklearn.cluster import DBSCAN
-
-    from src.evaluation.track_regression import TrackRegressionEvaluation
-
     params = np.array([[0.0], [0.01], [0.02], [5.0], [5.01], [5.02]])
     pos = np.zeros((6, 3))
     moved = TrackRegressionEvaluation(

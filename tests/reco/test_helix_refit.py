@@ -18,16 +18,23 @@ from src.sim.tracker.config import TrackerSimConfig
 from src.sim.tracker.trackml import simulate_trackml_event
 
 
+def _on_helix(
+    radius: float, alpha: float, z0: float, cot: float, swept: np.ndarray, *, sense: int
+) -> np.ndarray:
+    """Points [N, 3] at angles ``swept`` around the centre, from the origin, on the helix from the origin
+    whose circle centre lies at angle ``alpha``; ``sense`` ±1 is the turning direction."""
+    centre = radius * np.array([np.cos(alpha), np.sin(alpha)])
+    start = alpha + np.pi  # the origin seen from the centre
+    turn = start + sense * swept
+    xy = centre + radius * np.stack([np.cos(turn), np.sin(turn)], axis=1)
+    return np.column_stack([xy, z0 + cot * radius * swept])
+
+
 def _helix(
     radius: float, alpha: float, z0: float, cot: float, r: np.ndarray, *, sense: int = 1
 ) -> np.ndarray:
-    """Points [N, 3] at transverse radii ``r`` on the helix from the origin whose circle centre lies at
-    angle ``alpha``; ``sense`` ±1 is the turning direction."""
-    turn = 2.0 * np.arcsin(r / (2.0 * radius))  # angle swept around the centre
-    centre = radius * np.array([np.cos(alpha), np.sin(alpha)])
-    start = alpha + np.pi  # the origin seen from the centre
-    xy = centre + radius * np.stack([np.cos(start + sense * turn), np.sin(start + sense * turn)], axis=1)
-    return np.column_stack([xy, z0 + cot * radius * turn])
+    """Points [N, 3] at transverse radii ``r`` on the first half turn of the helix (as :func:`_on_helix`)."""
+    return _on_helix(radius, alpha, z0, cot, 2.0 * np.arcsin(r / (2.0 * radius)), sense=sense)
 
 
 def _refit(**settings: float | None) -> HelixRefit:
@@ -80,13 +87,10 @@ def test_the_other_turning_sense_does_not_fit() -> None:
 
 def _looper(radius: float, alpha: float, z0: float, cot: float, *, sense: int, turns: int) -> np.ndarray:
     """Hits [N, 3] of a helix from the origin crossing the layers of ``R_LAYERS`` inside its circle on the
-    way out and back in, for ``turns`` turns (as :func:`_helix`)."""
+    way out and back in, for ``turns`` turns (as :func:`_on_helix`)."""
     out = 2.0 * np.arcsin(R_LAYERS[: np.searchsorted(R_LAYERS, 2.0 * radius)] / (2.0 * radius))
     swept = np.concatenate([t * 2.0 * np.pi + np.concatenate([out, 2.0 * np.pi - out]) for t in range(turns)])
-    start = alpha + np.pi
-    xy = radius * (np.array([np.cos(alpha), np.sin(alpha)]) + np.stack(
-        [np.cos(start + sense * swept), np.sin(start + sense * swept)], axis=1))  # fmt: skip
-    return np.column_stack([xy, z0 + cot * radius * swept])
+    return _on_helix(radius, alpha, z0, cot, swept, sense=sense)
 
 
 @pytest.mark.parametrize("sense", [1, -1])
