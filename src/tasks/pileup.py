@@ -2,7 +2,9 @@
 
 Loss: focal loss with a per-event class-imbalance weight (the event's fake/true ratio times a multiplier).
 Metrics (validation and test): precision at 99% / 99.9% recall of true LS, AUPRC, F1, F-beta; the score
-threshold that keeps 99% of true LS is tracked on validation and saved with the checkpoint.
+threshold that keeps 99% of true LS is tracked on validation and saved with the checkpoint. Test metrics are
+over the pooled test events; with several, ``test/event_mean/*`` is the mean of each event's own figures
+(as a cross-validation fold of one test event reports them).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import torch
 from torch import nn
 from torch_geometric.data import Batch, Data
 
-from src.evaluation.classification import write_classification_report
+from src.evaluation.classification import per_event_metrics, write_classification_report
 from src.metrics import binary_classification_metrics
 from src.metrics.naming import with_threshold
 from src.tasks.base import EventTask
@@ -113,16 +115,19 @@ class PileupTask(EventTask):
             return
         metrics, scores, labels, events = self._metrics("test")
         self.log_dict({f"test/{k}": v for k, v in metrics.items()})
+        per_event = per_event_metrics(scores, labels, events, recalls=self.recalls, beta=self.beta)
+        if len(per_event) > 1:  # each event at its own working point (one test event: the same figures)
+            means = {k: float(per_event[k].mean()) for k in metrics if not k.startswith("threshold")}
+            self.log_dict({f"test/event_mean/{k}": v for k, v in means.items()})
         if self.trainer.is_global_zero:
             threshold = float(self.score_threshold)
             write_classification_report(
                 self.output_dir,
                 scores,
                 labels,
-                events,
+                per_event=per_event,
                 metrics=metrics,
                 recalls=self.recalls,
-                beta=self.beta,
                 threshold=None if np.isnan(threshold) else threshold,
             )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 import torch
 
@@ -61,6 +62,10 @@ def test_train_then_evaluate(tmp_path) -> None:
     evaluated = json.loads((eval_run / "summary.json").read_text())
     assert evaluated["dataset_fingerprint"] == summary["dataset_fingerprint"]
     assert 0.0 <= evaluated["test/auprc"] <= 1.0
+    per_event = pd.read_csv(eval_run / "test_per_event.csv")  # all five events: their mean is reported too
+    assert len(per_event) == 5
+    assert evaluated["test/event_mean/auprc"] == pytest.approx(per_event["auprc"].mean())
+    assert "test/event_mean/auprc" not in summary  # one test event: the pooled figures are its own
 
 
 def test_stop_file_ends_training_gracefully(tmp_path) -> None:
