@@ -9,6 +9,8 @@ i+1 and trains on the others. Run directories go to ``<out>/<name>/<setting>/fol
 ``summary.json`` exists is not run again, so a grid can be extended or resumed. Written next to them:
 ``folds.csv`` (one row per setting and fold) and ``table.md`` (mean ± sample std over the folds), and the
 setting with the best mean validation score (``--criterion``) is printed: choose on validation, report test.
+``--reference gbdt`` adds each setting's test scores minus those of ``gbdt`` fold by fold (the same test
+event): mean difference ± its standard error, and in how many folds it is ahead.
 
 ``--fold i`` runs only fold i of every setting and tables the folds done so far, so the folds can run in
 parallel, e.g. as a Slurm job array on GPU nodes, then one last call without it (or with ``--dry-run``)
@@ -35,6 +37,7 @@ from src.utils.cross_validation import (
     event_folds,
     fold_table,
     markdown_table,
+    paired_table,
     read_summary,
     split_override,
     summarise,
@@ -49,7 +52,7 @@ METRICS = [
 ]
 
 
-def page(args: argparse.Namespace, argv: list[str] | None, table: str, folds: str) -> str:
+def page(args: argparse.Namespace, argv: list[str] | None, table: str, folds: str, paired: str) -> str:
     """The written table: the command that reproduces it, the commit and date, then the tables."""
     words = sys.argv[1:] if argv is None else argv
     dry = " (`--dry-run`: settings whose folds are missing show fewer folds)" if args.dry_run else ""
@@ -58,8 +61,33 @@ def page(args: argparse.Namespace, argv: list[str] | None, table: str, folds: st
         f"`{git_commit()[:12]}`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{dry}. Leave-one-event-out unless "
         "`--folds`; mean ± sample standard deviation over the folds; settings are compared on the "
         f"validation column ({args.criterion}), the test columns are the figures to report.*\n\n"
-        f"{table}\nPer fold:\n\n{folds}"
+        f"{table}\n{paired}Per fold:\n\n{folds}"
     )
+
+
+def write_tables(args: argparse.Namespace, argv: list[str] | None, root: Path, rows: list[dict]) -> None:
+    """``folds.csv`` and ``table.md`` under ``root`` (and ``--table``), printed with the chosen setting."""
+    columns = ["setting", "fold", "test_events", *args.metrics]
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / "folds.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    summary = summarise(rows, args.metrics)
+    table = markdown_table(summary, args.metrics)
+    paired = ""
+    if args.reference:
+        tests = [m for m in args.metrics if m.startswith("test/")]
+        paired = f"Against {args.reference}, fold by fold (the same test event):\n\n"
+        paired += paired_table(rows, tests, args.reference) + "\n"
+    (root / "table.md").write_text(table + "\n" + paired)
+    if args.table:
+        args.table.parent.mkdir(parents=True, exist_ok=True)
+        args.table.write_text(page(args, argv, table, fold_table(rows, args.metrics), paired))
+    print(table)
+    if paired:
+        print(paired)
+    print(f"best setting on {args.criterion}: {best_setting(summary, args.criterion)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metrics", nargs="*", default=METRICS, help="columns of the table")
     parser.add_argument("--criterion", default=METRICS[0], help="validation metric that picks the setting")
     parser.add_argument("--table", type=Path, default=None, help="also write the table here")
+    parser.add_argument(
+        "--reference",
+        default=None,
+        help="also compare every setting with this one, fold by fold (test metrics)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the runs without running them")
     parser.add_argument("--fold", type=int, default=None, help="run only this fold (the others: if done)")
     args = parser.parse_args(argv)
@@ -105,20 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"setting": name, "fold": i, "test_events": fold["test"], **summary})
     if not rows:
         return 0
-    columns = ["setting", "fold", "test_events", *args.metrics]
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / "folds.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    summary = summarise(rows, args.metrics)
-    table = markdown_table(summary, args.metrics)
-    (root / "table.md").write_text(table)
-    if args.table:
-        args.table.parent.mkdir(parents=True, exist_ok=True)
-        args.table.write_text(page(args, argv, table, fold_table(rows, args.metrics)))
-    print(table)
-    print(f"best setting on {args.criterion}: {best_setting(summary, args.criterion)}")
+    write_tables(args, argv, root, rows)
     return 0
 
 

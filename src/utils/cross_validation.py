@@ -126,3 +126,32 @@ def fold_table(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> str
         cells += ["" if r.get(m) is None else f"{r[m]:.3f}" for m in metrics]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def paired_table(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str], reference: str) -> str:
+    """Markdown table: each setting against ``reference`` fold by fold (the same test events), per metric the
+    mean difference ± its standard error over the folds both have, and in how many folds it is ahead."""
+    by_setting: dict[str, dict[int, Mapping[str, Any]]] = {}
+    for r in rows:
+        by_setting.setdefault(str(r["setting"]), {})[int(r["fold"])] = r
+    if reference not in by_setting:
+        raise ValueError(f"reference setting {reference!r} has no folds (settings: {sorted(by_setting)})")
+    ref = by_setting[reference]
+    head = ["setting", "folds", *(f"{m} − {reference}" for m in metrics)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for setting, folds in by_setting.items():
+        if setting == reference:
+            continue
+        common = sorted(set(folds) & set(ref))
+        cells = [setting, str(len(common))]
+        for m in metrics:
+            pairs = [(folds[i].get(m), ref[i].get(m)) for i in common]
+            d = np.array([float(a) - float(b) for a, b in pairs if a is not None and b is not None])
+            d = d[~np.isnan(d)]
+            if d.size == 0:
+                cells.append("")
+                continue
+            se = float(np.std(d, ddof=1) / np.sqrt(d.size)) if d.size > 1 else 0.0
+            cells.append(f"{d.mean():+.3f} ± {se:.3f} ({int((d > 0).sum())}/{d.size} ahead)")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

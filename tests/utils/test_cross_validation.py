@@ -13,6 +13,7 @@ from src.utils.cross_validation import (
     event_folds,
     fold_table,
     markdown_table,
+    paired_table,
     split_override,
     summarise,
 )
@@ -64,3 +65,25 @@ def test_fold_table_lists_each_fold_with_its_test_events() -> None:
     ]
     table = fold_table(rows, ["test/x"])
     assert "| a | 0 | [0] | 0.900 |" in table and "| a | 1 | [1] |  |" in table
+
+
+def test_paired_table_compares_fold_by_fold() -> None:
+    # b is ahead of a on every fold although its mean over the folds is dominated by one hard fold
+    rows = [
+        {"setting": "a", "fold": 0, "test/x": 0.9},
+        {"setting": "a", "fold": 1, "test/x": 0.2},
+        {"setting": "a", "fold": 2, "test/x": 0.5},
+        {"setting": "b", "fold": 0, "test/x": 0.95},
+        {"setting": "b", "fold": 1, "test/x": 0.3},
+        {"setting": "b", "fold": 2, "test/x": None},  # missing: not compared
+        {"setting": "c", "fold": 0, "test/x": 0.8},
+    ]
+    table = paired_table(rows, ["test/x"], "a")
+    lines = table.splitlines()
+    assert lines[0] == "| setting | folds | test/x − a |"
+    se = math.sqrt(((0.05 - 0.075) ** 2 + (0.1 - 0.075) ** 2) / 1) / math.sqrt(2)
+    assert lines[2] == f"| b | 3 | +0.075 ± {se:.3f} (2/2 ahead) |"
+    assert lines[3] == "| c | 1 | -0.100 ± 0.000 (0/1 ahead) |"
+    assert not any(line.startswith("| a |") for line in lines)
+    with pytest.raises(ValueError, match="reference"):
+        paired_table(rows, ["test/x"], "zz")
