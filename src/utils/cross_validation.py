@@ -146,12 +146,10 @@ def paired_table(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str], refe
         cells = [setting, str(len(common))]
         for m in metrics:
             pairs = [(folds[i].get(m), ref[i].get(m)) for i in common]
-            d = np.array([float(a) - float(b) for a, b in pairs if a is not None and b is not None])
-            d = d[~np.isnan(d)]
-            if d.size == 0:
-                cells.append("")
-                continue
-            se = float(np.std(d, ddof=1) / np.sqrt(d.size)) if d.size > 1 else 0.0
-            cells.append(f"{d.mean():+.3f} ± {se:.3f} ({int((d > 0).sum())}/{d.size} ahead)")
+            d = [float(a) - float(b) for a, b in pairs if a is not None and b is not None]
+            d = [v for v in d if not math.isnan(v)]
+            mean, std = _mean_std(d)
+            ahead = sum(v > 0 for v in d)
+            cells.append(f"{mean:+.3f} ± {std / math.sqrt(len(d)):.3f} ({ahead}/{len(d)} ahead)" if d else "")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
